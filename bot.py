@@ -1,0 +1,210 @@
+"""Hot Button Coach — entry point and command line.
+
+    python bot.py                 run the bot if TELEGRAM_BOT_TOKEN is set, else practise in the terminal
+    python bot.py run             run the Telegram bot (long polling)
+    python bot.py console [...]   practise a drill in the terminal (see --help)
+    python bot.py classify        classify replies from stdin, one JSON object per line
+    python bot.py check-data      validate every data file; non-zero exit on any error
+    python bot.py db upgrade      bring the database to the newest schema
+
+`build_application` is the one place that assembles the Telegram application.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import sys
+from pathlib import Path
+
+from config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("hotbutton")
+ROOT = Path(__file__).resolve().parent
+
+
+class RedactToken(logging.Filter):
+    """Replace the bot token wherever it appears in a log record."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.token:
+            message = record.getMessage()
+            if self.token in message:
+                record.msg, record.args = message.replace(self.token, "<token>"), None
+        return True
+
+
+def setup_logging(settings: Settings) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry request URLs with the token
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactToken(settings.token or ""))
+
+
+def engine_services():
+    """Content, classifier and behaviour detector: loaded once per process."""
+    from dialogs.hot_button import Services
+    from personas.catalog import load_catalog
+    from scoring.behaviours import detect_behaviours
+    from scoring.classifier import default_classifier
+
+    return Services(catalog=load_catalog(), classifier=default_classifier(), detect=detect_behaviours)
+
+
+def build_application(settings: Settings, services=None):
+    """Assemble the PTB Application: handlers, typed bot_data, command menus, clean shutdown."""
+    from telegram import BotCommand
+    from telegram.ext import AIORateLimiter, Application
+
+    from channels.coach import Coach
+    from channels.telegram.handlers import CONTEXT_TYPES, register
+    from dialogs.i18n import Translator
+    from storage.repository import Store
+
+    if not settings.token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
+    translator = Translator()
+    store = Store(settings.database_url)
+    coach = Coach(store, services or engine_services(), translator, settings.early_window)
+
+    async def post_init(application: Application) -> None:
+        names = ("start", "drill", "end", "me", "lang", "help")
+        for lang, code in (("zh", None), ("zh", "zh"), ("en", "en")):
+            commands = [BotCommand(name, translator(lang, f"commands.{name}")) for name in names]
+            await application.bot.set_my_commands(commands, language_code=code)
+        log.info("bot @%s ready", application.bot.username)
+
+    async def post_shutdown(application: Application) -> None:
+        await store.close()
+
+    api = settings.telegram_api_url
+    application = (Application.builder().token(settings.token).base_url(f"{api}/bot")
+                   .base_file_url(f"{api}/file/bot").context_types(CONTEXT_TYPES)
+                   .rate_limiter(AIORateLimiter(max_retries=3))
+                   .post_init(post_init).post_shutdown(post_shutdown).build())
+    application.bot_data.coach = coach
+    application.bot_data.t = translator
+    application.bot_data.default_language = settings.default_language
+    register(application)
+    return application
+
+
+def cmd_run(settings: Settings, _args) -> int:
+    from telegram import Update
+
+    from storage.migrate import upgrade
+
+    setup_logging(settings)
+    upgrade(settings.database_url)
+    application = build_application(settings)
+    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    return 0
+
+
+def cmd_console(settings: Settings, args, intro: bool = False) -> int:
+    from channels.console import run_console
+    from dialogs.i18n import Translator
+
+    script = None
+    if args.script:
+        try:
+            script = Path(args.script).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"cannot read --script {args.script}: {exc}", file=sys.stderr)
+            return 2
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    return run_console(engine_services(), Translator(), args.lang or settings.default_language,
+                       settings.early_window, seed, args.persona, args.level, script, args.json, intro)
+
+
+def cmd_classify(_settings: Settings, args) -> int:
+    from scoring.classifier import default_classifier
+
+    classifier = default_classifier()
+    for line in sys.stdin:
+        text = line.rstrip("\n")
+        if not text.strip():
+            continue
+        result = classifier.classify(text).to_dict()
+        print(json.dumps({"text": text, **result}, ensure_ascii=False), flush=True)
+    return 0
+
+
+def cmd_check_data(_settings: Settings, _args) -> int:
+    from dialogs.i18n import check_locales
+    from personas.catalog import check_directory
+    from personas.yamlnodes import DataError
+
+    errors: list[DataError] = [*check_directory(), *check_locales()]
+    try:
+        from scoring.classifier import default_classifier
+
+        default_classifier()
+    except (DataError, ValueError, OSError) as exc:
+        errors.append(exc if isinstance(exc, DataError) else DataError("data/scoring/lexicon.yaml", 0, "", str(exc)))
+    for error in errors:
+        print(f"ERROR {error}")
+    print("data OK" if not errors else f"{len(errors)} error(s) in data files")
+    return 1 if errors else 0
+
+
+def cmd_db(settings: Settings, args) -> int:
+    from storage.migrate import upgrade
+
+    if args.action == "upgrade":
+        upgrade(settings.database_url)
+        print("database at the newest schema")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    from personas.models import LEVELS
+
+    main = argparse.ArgumentParser(prog="bot.py", description="Hot Button Coach — 热键教练")
+    sub = main.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the Telegram bot (long polling)")
+    console = sub.add_parser("console", help="practise a drill in the terminal")
+    console.add_argument("--persona", choices=["fatalist", "aggressive", "deliberate", "relational", "caring"])
+    console.add_argument("--level", choices=LEVELS)
+    console.add_argument("--lang", choices=["zh", "en"])
+    console.add_argument("--seed", type=int)
+    console.add_argument("--script", help="a file of trainee replies, one per line; '/guess MOTIVE' names it")
+    console.add_argument("--json", action="store_true", help="print one JSON result object to stdout at the end")
+    sub.add_parser("classify", help="read replies from stdin, print one JSON object per line")
+    sub.add_parser("check-data", help="validate every data file")
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    return main
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    commands = {"run": cmd_run, "console": cmd_console, "classify": cmd_classify, "check-data": cmd_check_data,
+                "db": cmd_db}
+    try:
+        if args.command is None:
+            if settings.token:
+                return cmd_run(settings, args)
+            defaults = parser().parse_args(["console"])
+            return cmd_console(settings, defaults, intro=True)
+        return commands[args.command](settings, args)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Channels: adapters that carry the same drill engine to Telegram and to a terminal."""

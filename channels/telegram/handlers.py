@@ -1,0 +1,308 @@
+"""Telegram handlers: read the update, call one Coach method, render the reply. Thin on purpose.
+
+Every callback query is answered (stale and forged buttons are told so); any message kind that
+is not a drill reply gets a clear answer and leaves the drill untouched; one error handler logs
+the exception and tells the user their drill is safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from telegram import Chat, Update
+from telegram.constants import ChatType
+from telegram.ext import (
+    Application,
+    CallbackContext,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ExtBot,
+    MessageHandler,
+    filters,
+)
+
+from channels.coach import Coach
+from channels.telegram import keyboards
+from dialogs.hot_button import DrillError
+from dialogs.i18n import Translator
+from dialogs.messages import Message
+from personas.models import LEVELS
+
+log = logging.getLogger(__name__)
+MAX_REPLY_CHARS = 1000
+TELEGRAM_LIMIT = 4096
+
+
+@dataclass
+class BotServices:
+    """Typed dependencies of the handlers, held in `bot_data` (PTB creates it empty; bot.py fills it)."""
+
+    coach: Coach = None  # type: ignore[assignment]
+    t: Translator = None  # type: ignore[assignment]
+    default_language: str = "zh"
+
+
+Context = CallbackContext[ExtBot, dict, dict, BotServices]
+CONTEXT_TYPES = ContextTypes(bot_data=BotServices)
+
+
+def split_text(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """Split at paragraph or line breaks so no message passes Telegram's limit."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > limit // 2 else limit
+        parts.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    return [*parts, text] if text else parts
+
+
+def telegram_language(code: str | None, default: str) -> str:
+    code = (code or "").lower()
+    return "zh" if code.startswith("zh") else "en" if code.startswith("en") else default
+
+
+async def _language(update: Update, context: Context) -> str:
+    """Register the user on first contact and return their language."""
+    services, user = context.bot_data, update.effective_user
+    if user is None:
+        return services.default_language
+    lang = telegram_language(user.language_code, services.default_language)
+    row = await services.coach.store.upsert_user(user.id, user.first_name or "", user.username, lang)
+    return row.language
+
+
+async def send_all(chat: Chat, messages: list[Message], drill_id: int | None) -> None:
+    for message in messages:
+        chunks = split_text(message.text)
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            await chat.send_message(chunk, reply_markup=keyboards.markup(message.buttons, drill_id) if last else None)
+
+
+async def _say(update: Update, context: Context, lang: str, key: str, **values: object) -> None:
+    await update.effective_chat.send_message(context.bot_data.t(lang, key, **values))
+
+
+async def _no_drill(update: Update, context: Context, lang: str) -> None:
+    t = context.bot_data.t
+    await update.effective_chat.send_message(t(lang, "no_drill"), reply_markup=keyboards.start_menu(t, lang))
+
+
+# -- commands ---------------------------------------------------------------------------------------
+async def start(update: Update, context: Context) -> None:
+    lang = await _language(update, context)
+    t = context.bot_data.t
+    name = update.effective_user.first_name if update.effective_user else ""
+    await update.effective_chat.send_message(t(lang, "welcome", name=name or ""),
+                                             reply_markup=keyboards.start_menu(t, lang))
+
+
+async def help_command(update: Update, context: Context) -> None:
+    await _say(update, context, await _language(update, context), "help")
+
+
+async def lang_command(update: Update, context: Context) -> None:
+    t = context.bot_data.t
+    await update.effective_chat.send_message(t(await _language(update, context), "lang_prompt"),
+                                             reply_markup=keyboards.lang_menu(t))
+
+
+async def drill_command(update: Update, context: Context) -> None:
+    lang = await _language(update, context)
+    args = [a.lower() for a in context.args or []]
+    if not args:
+        await _persona_menu(update, context, lang)
+        return
+    catalog = context.bot_data.coach.services.catalog
+    persona, level = args[0], args[1] if len(args) > 1 else None
+    if persona in ("surprise", "random"):
+        persona = None
+    if len(args) > 2 or (persona is not None and persona not in catalog.ids) or (level and level not in LEVELS):
+        await _say(update, context, lang, "bad_drill_args", value=" ".join(args)[:80],
+                   personas=", ".join(catalog.ids), levels=", ".join(LEVELS))
+        return
+    await _start_drill(update, context, lang, persona, level)
+
+
+async def end_command(update: Update, context: Context) -> None:
+    await _language(update, context)
+    outcome = await context.bot_data.coach.end(update.effective_user.id)
+    await send_all(update.effective_chat, outcome.messages, outcome.drill_id)
+
+
+async def me_command(update: Update, context: Context) -> None:
+    lang = await _language(update, context)
+    services = context.bot_data
+    coach, t = services.coach, services.t
+    drills = await coach.store.finished_drills(update.effective_user.id)
+    if not drills:
+        await _say(update, context, lang, "me.none")
+        return
+    average = round(sum(d.score or 0 for d in drills) / len(drills))
+    last = drills[-1]
+    last_text = f"{coach.services.catalog.get(last.persona).name.get(lang)} · {last.score}"
+    lines = [t(lang, "me.summary", count=len(drills), average=average, last=last_text)]
+    for stats in await coach.store.persona_stats(update.effective_user.id, coach.early_window):
+        name = coach.services.catalog.get(stats.persona).name.get(lang)
+        rate = f"{round(100 * stats.identified_in_time / stats.count)}%"
+        lines.append(t(lang, "me.persona_line", persona=name, count=stats.count, average=round(stats.average),
+                       rate=rate))
+    await update.effective_chat.send_message("\n".join(lines))
+
+
+async def _persona_menu(update: Update, context: Context, lang: str) -> None:
+    t, catalog = context.bot_data.t, context.bot_data.coach.services.catalog
+    personas = [(pid, f"{catalog.get(pid).name.get(lang)} · {catalog.get(pid).trait.get(lang)}")
+                for pid in catalog.ids]
+    await update.effective_chat.send_message(t(lang, "pick_persona"),
+                                             reply_markup=keyboards.persona_menu(t, lang, personas))
+
+
+async def _start_drill(update: Update, context: Context, lang: str, persona: str | None, level: str | None) -> None:
+    outcome = await context.bot_data.coach.start(update.effective_user.id, lang, persona, level)
+    await send_all(update.effective_chat, outcome.messages, outcome.drill_id)
+
+
+# -- messages ---------------------------------------------------------------------------------------
+async def text_reply(update: Update, context: Context) -> None:
+    lang = await _language(update, context)
+    text = (update.effective_message.text or "").strip()
+    if not text:
+        await _say(update, context, lang, "empty_text")
+        return
+    if len(text) > MAX_REPLY_CHARS:
+        await _say(update, context, lang, "too_long", length=len(text), limit=MAX_REPLY_CHARS)
+        return
+    outcome = await context.bot_data.coach.reply(update.effective_user.id, text)
+    await send_all(update.effective_chat, outcome.messages, outcome.drill_id)
+
+
+async def not_text(update: Update, context: Context) -> None:
+    await _say(update, context, await _language(update, context), "not_text")
+
+
+async def edited(update: Update, context: Context) -> None:
+    await _say(update, context, await _language(update, context), "edited")
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    await _say(update, context, await _language(update, context), "unknown_command")
+
+
+async def not_private(update: Update, context: Context) -> None:
+    user = update.effective_user
+    lang = telegram_language(user.language_code if user else None, context.bot_data.default_language)
+    await _say(update, context, lang, "group_only_private")
+
+
+# -- buttons ----------------------------------------------------------------------------------------
+async def button(update: Update, context: Context) -> None:
+    query = update.callback_query
+    lang = await _language(update, context)
+    t = context.bot_data.t
+    data = keyboards.decode(query.data)
+    if data is None or query.message is None or update.effective_chat.type != ChatType.PRIVATE:
+        await query.answer(t(lang, "forged_button"), show_alert=True)
+        return
+    try:
+        await _route_button(update, context, lang, data)
+    except DrillError as exc:
+        await query.answer(t(lang, exc.key, **exc.values), show_alert=True)
+
+
+async def _route_button(update: Update, context: Context, lang: str, data: keyboards.Callback) -> None:
+    query, services = update.callback_query, context.bot_data
+    t, coach, catalog = services.t, services.coach, services.coach.services.catalog
+    chat, user_id = update.effective_chat, update.effective_user.id
+    action, value = data.action, data.value
+    if action == "start":
+        await query.answer()
+        await _start_drill(update, context, lang, None, None)
+    elif action == "pick":
+        await query.answer()
+        await _persona_menu(update, context, lang)
+    elif action == "persona":
+        if value != "surprise" and value not in catalog.ids:
+            raise DrillError("forged_button")
+        await query.answer()
+        await chat.send_message(t(lang, "pick_level"), reply_markup=keyboards.level_menu(t, lang, value))
+    elif action in ("level", "again"):
+        persona, _, level = value.partition(":")
+        if value == "surprise":
+            persona, level = "surprise", ""
+        if (persona != "surprise" and persona not in catalog.ids) or (level and level not in LEVELS):
+            raise DrillError("forged_button")
+        await query.answer()
+        await _start_drill(update, context, lang, None if persona == "surprise" else persona, level or None)
+    elif action == "lang":
+        if value not in ("zh", "en"):
+            raise DrillError("forged_button")
+        await coach.store.set_language(user_id, value)
+        await query.answer()
+        await _say(update, context, value, "lang_set")
+    elif action == "guessmenu":
+        drill = await coach.current(user_id, data.drill_id)
+        if drill.data.guess is not None:
+            raise DrillError("drill.already_guessed")
+        await query.answer()
+        await chat.send_message(t(drill.data.lang, "drill.guess_menu"),
+                                 reply_markup=keyboards.guess_menu(t, drill.data.lang, data.drill_id))
+    elif action == "back":
+        await coach.current(user_id, data.drill_id)
+        await query.answer()
+        await query.message.delete()
+    elif action == "guess":
+        outcome = await coach.guess(user_id, data.drill_id, value)
+        await query.answer()
+        await query.edit_message_reply_markup(None)
+        await send_all(chat, outcome.messages, outcome.drill_id)
+    elif action == "end":
+        outcome = await coach.end(user_id, data.drill_id)
+        await query.answer()
+        await send_all(chat, outcome.messages, outcome.drill_id)
+
+
+# -- errors -----------------------------------------------------------------------------------------
+async def on_error(update: object, context: Context) -> None:
+    """Log the exception first, then tell the user something useful."""
+    error = context.error
+    if isinstance(update, Update) and isinstance(error, DrillError):
+        lang = await _language(update, context)
+        if error.key == "no_drill":
+            await _no_drill(update, context, lang)
+        else:
+            await _say(update, context, lang, error.key, **error.values)
+        return
+    log.error("error while handling an update", exc_info=error)
+    if isinstance(update, Update) and update.callback_query is not None:
+        try:
+            await update.callback_query.answer()
+        except Exception:  # noqa: BLE001 — already answered, or Telegram is unreachable; logged above
+            pass
+    if isinstance(update, Update) and update.effective_chat is not None:
+        lang = telegram_language(update.effective_user.language_code if update.effective_user else None,
+                                 context.bot_data.default_language)
+        try:
+            await _say(update, context, lang, "error")
+        except Exception:  # noqa: BLE001 — the user cannot be told; the error above is already logged
+            log.warning("could not tell the user about the error", exc_info=True)
+
+
+def register(application: Application) -> None:
+    private = filters.ChatType.PRIVATE
+    application.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, not_private))
+    application.add_handler(MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, edited))
+    application.add_handler(CommandHandler("start", start, filters=private))
+    application.add_handler(CommandHandler("help", help_command, filters=private))
+    application.add_handler(CommandHandler("lang", lang_command, filters=private))
+    application.add_handler(CommandHandler("drill", drill_command, filters=private))
+    application.add_handler(CommandHandler("end", end_command, filters=private))
+    application.add_handler(CommandHandler("me", me_command, filters=private))
+    application.add_handler(MessageHandler(private & filters.COMMAND, unknown_command))
+    application.add_handler(MessageHandler(private & filters.TEXT, text_reply))
+    application.add_handler(MessageHandler(private & ~filters.TEXT, not_text))
+    application.add_handler(CallbackQueryHandler(button))
+    application.add_error_handler(on_error)

@@ -1,0 +1,144 @@
+"""The repository: every read and write the bot makes, each in one short transaction.
+
+A drill's new state and the exchanges that produced it are written together, so a crash leaves
+either both or neither; a restarted bot reads the open drill back and resumes it exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from storage.models import DrillSession, Exchange, User
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class NewExchange:
+    speaker: str  # trainee | customer | coach
+    text: str
+    classification: dict | None = None
+    points: int | None = None
+
+
+@dataclass(frozen=True)
+class PersonaStats:
+    persona: str
+    count: int
+    average: float
+    identified_in_time: int
+
+
+class Store:
+    """Async access to the database at `database_url`."""
+
+    def __init__(self, database_url: str, clock: Clock = utc_now, echo: bool = False) -> None:
+        self.engine: AsyncEngine = create_async_engine(database_url, echo=echo, pool_pre_ping=True)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.clock = clock
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # -- users ----------------------------------------------------------------------------------
+    async def upsert_user(self, user_id: int, first_name: str, username: str | None, language: str) -> User:
+        """Create the user on first contact (with `language`), else refresh the name; returns the row."""
+        now = self.clock()
+        async with self.sessions.begin() as session:
+            user = await session.get(User, user_id)
+            if user is None:
+                user = User(id=user_id, first_name=first_name[:256], username=username, language=language,
+                            created_at=now, updated_at=now)
+                session.add(user)
+            elif (user.first_name, user.username) != (first_name[:256], username):
+                user.first_name, user.username, user.updated_at = first_name[:256], username, now
+            return user
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        async with self.sessions.begin() as session:
+            await session.execute(update(User).where(User.id == user_id).values(language=language,
+                                                                                 updated_at=self.clock()))
+
+    # -- drills ---------------------------------------------------------------------------------
+    async def open_drill(self, user_id: int) -> DrillSession | None:
+        async with self.sessions() as session:
+            result = await session.execute(
+                select(DrillSession).where(DrillSession.user_id == user_id, DrillSession.ended_at.is_(None)))
+            return result.scalar_one_or_none()
+
+    async def get_drill(self, drill_id: int) -> DrillSession | None:
+        async with self.sessions() as session:
+            return await session.get(DrillSession, drill_id)
+
+    async def create_drill(self, user_id: int, saved: dict, persona: str, scenario: str, level: str, lang: str,
+                           seed: int, exchanges: Sequence[NewExchange], mode: str = "practice") -> int:
+        now = self.clock()
+        async with self.sessions.begin() as session:
+            drill = DrillSession(user_id=user_id, kind=saved["kind"], mode=mode, persona=persona, scenario=scenario,
+                                 level=level, lang=lang, state=saved["state"], data=saved["data"], seed=seed,
+                                 started_at=now, updated_at=now)
+            session.add(drill)
+            await session.flush()
+            self._add_exchanges(session, drill.id, 0, exchanges, now)
+            return drill.id
+
+    async def save_step(self, drill_id: int, saved: dict, exchanges: Sequence[NewExchange], finished: bool,
+                        score: int | None = None, identified_at: int | None = None,
+                        points_by_reply: dict[int, int] | None = None) -> None:
+        """Write the drill's new state and the exchanges of this step in one transaction."""
+        now = self.clock()
+        async with self.sessions.begin() as session:
+            drill = await session.get(DrillSession, drill_id, with_for_update=True)
+            if drill is None:
+                raise LookupError(f"drill_sessions.id={drill_id} does not exist")
+            drill.state, drill.data, drill.updated_at = saved["state"], saved["data"], now
+            if finished:
+                drill.ended_at, drill.score, drill.identified_at = now, score, identified_at
+            last = await session.scalar(select(func.max(Exchange.seq)).where(Exchange.session_id == drill_id))
+            self._add_exchanges(session, drill_id, last or 0, exchanges, now)
+            if points_by_reply:
+                await self._set_reply_points(session, drill_id, points_by_reply)
+
+    @staticmethod
+    def _add_exchanges(session, drill_id: int, after: int, exchanges: Sequence[NewExchange], now: datetime) -> None:
+        for offset, item in enumerate(exchanges, start=1):
+            session.add(Exchange(session_id=drill_id, seq=after + offset, speaker=item.speaker, text=item.text,
+                                 classification=item.classification, points=item.points, created_at=now))
+
+    @staticmethod
+    async def _set_reply_points(session, drill_id: int, points_by_reply: dict[int, int]) -> None:
+        rows = await session.scalars(select(Exchange).where(Exchange.session_id == drill_id,
+                                                            Exchange.speaker == "trainee").order_by(Exchange.seq))
+        for number, row in enumerate(rows, start=1):
+            row.points = points_by_reply.get(number, 0)
+
+    async def exchanges(self, drill_id: int) -> list[Exchange]:
+        async with self.sessions() as session:
+            rows = await session.scalars(select(Exchange).where(Exchange.session_id == drill_id)
+                                         .order_by(Exchange.seq))
+            return list(rows)
+
+    async def finished_drills(self, user_id: int) -> list[DrillSession]:
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(DrillSession).where(DrillSession.user_id == user_id, DrillSession.ended_at.is_not(None),
+                                           DrillSession.score.is_not(None)).order_by(DrillSession.ended_at))
+            return list(rows)
+
+    async def persona_stats(self, user_id: int, early_window: int) -> list[PersonaStats]:
+        in_time = func.sum(case((DrillSession.identified_at <= early_window, 1), else_=0))
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(DrillSession.persona, func.count(), func.avg(DrillSession.score), in_time)
+                .where(DrillSession.user_id == user_id, DrillSession.score.is_not(None))
+                .group_by(DrillSession.persona).order_by(DrillSession.persona))
+            return [PersonaStats(p, int(c), float(a or 0), int(i or 0)) for p, c, a, i in rows]
