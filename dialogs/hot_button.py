@@ -114,7 +114,7 @@ class HotButtonDrill:
         self.persona: Persona = services.catalog.get(data.persona)
         self.scenario: Scenario = self.persona.scenario(data.scenario)
         self.machine = Machine(model=self, states=State, transitions=TRANSITIONS, initial=State(state),
-                               auto_transitions=False, model_override=True)
+                               auto_transitions=False)
 
     # -- creation and persistence -------------------------------------------------------------
     @classmethod
@@ -166,7 +166,7 @@ class HotButtonDrill:
                  level=t(lang, f"level.{self.data.level}"), industry=self.scenario.industry.get(lang),
                  customer=self.scenario.customer.get(lang), situation=self.scenario.situation.get(lang),
                  purpose=self.scenario.purpose.get(lang), window=self.data.early_window)
-        return [Message(SCENARIO, card), self._persona_message(self.opening_line().text, t)]
+        return [Message(SCENARIO, card), self._persona_message(self.opening_line().text.get(lang), t)]
 
     def reply(self, text: str, t: Callable[..., str]) -> list[Message]:
         """Take one trainee reply: classify, move rapport and state, answer as the persona."""

@@ -3,7 +3,8 @@
 Rules (points): identification 40 — the first reply inside the early window that appeals to the
 hot button, or a correct explicit guess made inside it; later earns less; a wrong guess costs 10.
 Consistency 25 — later replies keep to that motive. Avoidance 15 — no reply appeals to what the
-persona dislikes or hard-sells (5 each). Closing 20 — the trainee asks for a concrete commitment.
+persona dislikes or hard-sells (5 each). Closing 20 — the trainee asks for a concrete commitment
+(pushing to sign now does not count).
 """
 
 from __future__ import annotations
@@ -129,8 +130,13 @@ def _avoidance(replies, dislikes) -> list[ScoreItem]:
 
 
 def _closing(replies) -> ScoreItem:
-    ask = next((r for r in reversed(replies) if r.commitment), None)
+    """A concrete next step earns the points; "sign today" is pressure, not a commitment ask (slides 20, 22)."""
+    ask = next((r for r in reversed(replies) if r.commitment and not r.pressure), None)
     if ask is None:
+        pushed = next((r for r in reversed(replies) if r.commitment), None)
+        if pushed is not None:
+            return ScoreItem("closing", "pushed_not_asked", 0, CLOSING_MAX, pushed.number,
+                             _quote(pushed, pushed.pressure))
         return ScoreItem("closing", "no_commitment_asked", 0, CLOSING_MAX)
     return ScoreItem("closing", "commitment_asked", CLOSING_MAX, CLOSING_MAX, ask.number,
                      _quote(ask, ask.commitment))
