@@ -574,7 +574,7 @@ class CompatProxy:
     def _get_updates(self, token: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         offset = int(params.get("offset") or 0)
         limit = min(max(int(params.get("limit") or 100), 1), 100)
-        timeout = 0.0
+        timeout = min(max(float(params.get("timeout") or 0), 0.0), self.max_long_poll)
         deadline = time.monotonic() + timeout
         with self._cond:
             state = self._state(token)
