@@ -33,6 +33,7 @@ _WORD_GAP = r"(?:[^\w.!?;\n]+[\w'-]+){0,3}?[^\w.!?;\n]+"
 _BOUNDARY = re.compile(r"[，,。.！!？?；;：:\n、]|而是|但是|但|不过|可是|\bbut\b|\bhowever\b|\brather\b|\binstead\b")
 _NEGATION_REACH = 24  # characters between a negation phrase and the cue it frames away
 _CONTROL = {i: " " for i in (*range(0x00, 0x20), *range(0x7F, 0xA0)) if i != 0x0A}  # keep newlines
+_SETTINGS = {"none_prior": 1.6, "temperature": 1.0, "further_factor": 0.6, "repeat_factor": 0.5}
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u00b4": "'"})
 
 
@@ -78,10 +79,7 @@ def _compile_part(part: str) -> str:
 def compile_cue(cue: str) -> tuple[re.Pattern[str], str]:
     """Compile one cue to (regex, anchor); the anchor is a literal every match contains ("" if none)."""
     if cue.startswith("re:"):
-        pattern = re.compile(cue[3:])
-        if pattern.groups:
-            raise ValueError("a re: cue must not use capturing groups; write (?:...)")
-        return pattern, ""
+        return re.compile(cue[3:]), ""
     parts = [p.strip() for p in normalise(cue).split("...")]
     if not all(parts):
         raise ValueError("empty phrase around '...'")
@@ -111,14 +109,30 @@ class Cue:
 
 
 class CueSet:
-    """A set of labelled, weighted cues; `find` returns the longest non-overlapping hits by start."""
+    """A set of labelled, weighted cues; `find` returns the longest non-overlapping hits by start.
+
+    Cues are indexed by the first two characters of their anchor, so a reply only runs the
+    patterns whose anchor can occur in it; cues without an anchor always run.
+    """
 
     def __init__(self, cues: list[Cue]) -> None:
         self.cues = tuple(cues)
+        self._always = tuple(i for i, cue in enumerate(self.cues) if not cue.anchor)
+        self._by_key: dict[str, list[int]] = {}
+        for i, cue in enumerate(self.cues):
+            if cue.anchor:
+                self._by_key.setdefault(cue.anchor[:2], []).append(i)
+
+    def _candidates(self, norm: str) -> list[int]:
+        keys = {norm[i : i + 2] for i in range(len(norm))} | set(norm)
+        found = [i for key in keys & self._by_key.keys() for i in self._by_key[key]]
+        found.sort()
+        return [*self._always, *found]
 
     def find(self, norm: str) -> list[Hit]:
         found: list[Hit] = []
-        for index, cue in enumerate(self.cues):
+        for index in self._candidates(norm):
+            cue = self.cues[index]
             if cue.anchor and cue.anchor not in norm:
                 continue
             for m in cue.pattern.finditer(norm):
@@ -190,6 +204,8 @@ class Lexicon:
     behaviours: dict[str, CueSet]
     none_prior: float
     temperature: float
+    further_factor: float
+    repeat_factor: float
 
 
 def _check_unique(cues: list[Cue], where: str) -> None:
@@ -228,14 +244,15 @@ def load_lexicon(path: str | pathlib.Path) -> Lexicon:
         found = [c for group, raw in groups.items() for c in _cue_list(raw, f"{path}: behaviours.{name}.{group}",
                                                                        str(group), 1.0)]
         behaviours[str(name)] = CueSet(found)
-    try:
-        none_prior = float(settings.get("none_prior", 1.5))
-        temperature = float(settings.get("temperature", 1.0))
-    except (TypeError, ValueError) as exc:
-        raise LexiconError(f"{path}: settings: {exc}") from exc
-    if temperature <= 0:
+    numbers = {}
+    for key, default in _SETTINGS.items():
+        value = settings.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise LexiconError(f"{path}: settings.{key}: expected a non-negative number, got {value!r}")
+        numbers[key] = float(value)
+    if numbers["temperature"] <= 0:
         raise LexiconError(f"{path}: settings.temperature: must be positive")
-    return Lexicon(path, CueSet(cues), CueSet(neg), behaviours, none_prior, temperature)
+    return Lexicon(path, CueSet(cues), CueSet(neg), behaviours, **numbers)
 
 
 def as_text(text: object) -> str:
@@ -259,24 +276,30 @@ class LexiconClassifier:
     def from_file(cls, path: str | pathlib.Path) -> LexiconClassifier:
         return cls(load_lexicon(str(pathlib.Path(path).resolve())))
 
+    def _scores(self, hits: list[Hit]) -> dict[str, float]:
+        """Per label: its strongest cue in full, every further cue (or repeat of one) scaled down."""
+        lex = self.lexicon
+        weights: dict[str, list[float]] = {label: [] for label in LABELS}
+        seen: set[int] = set()
+        for hit in hits:
+            weights[hit.label].append(hit.weight * (lex.repeat_factor if hit.cue in seen else 1.0))
+            seen.add(hit.cue)
+        scores = {}
+        for label, found in weights.items():
+            top = max(found, default=0.0)
+            scores[label] = top + lex.further_factor * (sum(found) - top)
+        scores[NONE] += lex.none_prior
+        return scores
+
     def classify(self, text: str) -> Classification:
         text = as_text(text)
         norm = normalise(text)
         lex = self.lexicon
         hits = lex.motives.find(norm)
         negators = lex.negation.find(norm) if hits else []
-        scores = dict.fromkeys(LABELS, 0.0)
-        scores[NONE] = lex.none_prior
-        counted: set[int] = set()
-        kept: list[Hit] = []
-        for hit in hits:
-            if hit.label != NONE and negators and is_negated(norm, hit, negators):
-                continue
-            kept.append(hit)
-            if hit.cue not in counted:
-                counted.add(hit.cue)
-                scores[hit.label] += hit.weight
-        best = max(MOTIVES, key=lambda m: (scores[m], sum(h.label == m for h in kept)))
+        kept = [h for h in hits if h.label == NONE or not (negators and is_negated(norm, h, negators))]
+        scores = self._scores(kept)
+        best = max(MOTIVES, key=lambda m: (scores[m], max((h.weight for h in kept if h.label == m), default=0)))
         motive = best if scores[best] > scores[NONE] else NONE
         top = max(scores.values())
         exp = {label: math.exp((s - top) / lex.temperature) for label, s in scores.items()}

@@ -49,8 +49,12 @@ def e2e_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EStack]:
 
 
 @pytest.fixture
-def bot_token(e2e_stack: E2EStack) -> str:
-    return e2e_stack.new_token()
+def bot_token(e2e_stack: E2EStack) -> Iterator[str]:
+    """A fresh token; teardown fails the test if the compat proxy itself broke while serving it."""
+    yield e2e_stack.new_token()
+    errors = list(e2e_stack.proxy.errors)
+    e2e_stack.proxy.errors.clear()
+    assert not errors, "the compat proxy itself failed:\n" + "\n".join(errors)
 
 
 @pytest.fixture
@@ -82,9 +86,6 @@ def start_bot(e2e_stack: E2EStack, bot_token: str, database_url: str, tmp_path: 
         return bot.start(wait_ready=wait_ready)
 
     yield start
-    errors = list(e2e_stack.proxy.errors)
-    e2e_stack.proxy.errors.clear()
-    assert not errors, "the compat proxy itself failed:\n" + "\n".join(errors)
 
 
 @pytest.fixture

@@ -100,7 +100,8 @@ def test_a_button_press_reaches_the_bot_with_chat_instance_and_is_answered(echo_
     assert forged_report.text == f"callback data=forged:1 chat_instance={chat.chat_instance}"
     answered = [c.params["callback_query_id"] for c in echo_bot.calls("answerCallbackQuery")]
     assert answered == [pressed.callback_query_id, forged.callback_query_id]
-    assert echo_bot.unanswered_callback_queries() == []
+    echo_bot.assert_callbacks_answered(timeout=1)
+    assert echo_bot.wait_call("sendMessage", lambda c: "forged" in c.params["text"], timeout=1).ok
 
 
 @pytest.mark.parametrize("kill", [False, True], ids=["sigterm", "sigkill"])
@@ -156,11 +157,14 @@ def test_get_updates_honours_offset_limit_and_long_poll(e2e_stack, bot_token, ma
     for text in ("a", "b", "c"):
         chat.send_text(text)
     assert [u["message"]["text"] for u in get_updates(limit=2, timeout=0).json()["result"]] == ["a", "b"]
+    e2e_stack.http.post(f"/bot{bot_token}/deleteWebhook", data={"drop_pending_updates": "true"})
+    assert get_updates(offset=0, timeout=0).json()["result"] == []
 
 
 async def test_every_raw_update_kind_parses_as_ptb_objects(e2e_stack, bot_token, make_chat):
     chat = make_chat(8181, "Eve", "zh", username="eve")
     group = make_chat(8182, "Fay", "en", chat_type="group", chat_title="Team")
+    colleague = group.speaker(8183, "Gil", "zh")
     first = chat.send_text("hi")
     chat.send_command("start", "ref42")
     chat.send_sticker("🔥")
@@ -171,14 +175,15 @@ async def test_every_raw_update_kind_parses_as_ptb_objects(e2e_stack, bot_token,
     chat.edit(first, "hi again")
     chat.press_data("stale:1")
     group.send_text("group hello")
+    colleague.send_text("我也在")
 
     async with ptb_bot(e2e_stack, bot_token) as bot:
         updates = await bot.get_updates(timeout=0)
         voice_file = await bot.get_file(voice.payload["voice"]["file_id"])
         voice_bytes = bytes(await voice_file.download_as_bytearray())
 
-    assert [u.update_id for u in updates] == sorted({u.update_id for u in updates}) and len(updates) == 10
-    text, command, sticker, photo, location, voice_update, document, edited, query, in_group = updates
+    assert [u.update_id for u in updates] == sorted({u.update_id for u in updates}) and len(updates) == 11
+    text, command, sticker, photo, location, voice_update, document, edited, query, in_group, other = updates
     assert text.message.text == "hi" and text.message.from_user.language_code == "zh"
     assert text.message.date.tzinfo is not None and abs((text.message.date - datetime.now(UTC)).total_seconds()) < 60
     assert command.message.text == "/start ref42" and command.message.entities[0].type == "bot_command"
@@ -192,6 +197,7 @@ async def test_every_raw_update_kind_parses_as_ptb_objects(e2e_stack, bot_token,
     assert query.callback_query.data == "stale:1" and query.callback_query.chat_instance == chat.chat_instance
     assert in_group.message.chat.type == "group" and in_group.message.chat.title == "Team"
     assert in_group.message.from_user.id == 8182 and in_group.message.chat.id < 0
+    assert other.message.from_user.id == 8183 and other.message.chat.id == in_group.message.chat.id
 
 
 async def test_every_mended_bot_method_answers_as_telegram_would(e2e_stack, bot_token, make_chat):
