@@ -1,13 +1,15 @@
 """The lexicon backend: weighted cue phrases from data/scoring/lexicon.yaml decide a reply's motive.
 
 `load_lexicon` reads and validates the YAML once and compiles every cue (plain phrase, `word*`,
-`a ... b` gap, or `re:` regex) into a `CueSet`; a `CueSet` finds the longest non-overlapping cue
-hits in a length-preserving normalised copy of the text, so every hit's span quotes the
-original reply exactly. `LexiconClassifier` sums the weights of each label's non-negated hits,
-adds the "none" prior, and turns the scores into probabilities with a softmax; the evidence is
-the quoted hits of the winning motive. Chinese and English cues are all tried on every reply,
-so mixed-language replies need no language detection. The behaviour detectors
-(scoring/behaviours.py) reuse `CueSet` and the same file.
+`a ... b` gap, or `re:` regex) into a `CueSet`, which finds the longest non-overlapping hits in a
+length-preserving normalised copy of the reply, so every hit quotes the original exactly.
+`LexiconClassifier` drops hits that a negation frames away ("不是为了面子", "not about prestige"),
+scores each label as its strongest cue plus `further_factor` times the rest, adds `none_prior` to
+"none", and takes a softmax; the evidence is the quoted hits of the winning motive. Chinese and
+English cues are tried on every reply, so mixed-language replies need no language detection.
+Measured on the bank's later batches before tuning on them, accuracy on unseen replies was about
+0.55-0.73 (zh) and 0.48-0.58 (en): a keyword lexicon misses paraphrase, which is why embedding
+backends are planned behind `scoring.classifier.default_classifier`.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ _WORD_GAP = r"(?:[^\w.!?;\n]+[\w'-]+){0,3}?[^\w.!?;\n]+"
 _BOUNDARY = re.compile(r"[，,。.！!？?；;：:\n、]|而是|但是|但|不过|可是|\bbut\b|\bhowever\b|\brather\b|\binstead\b")
 _NEGATION_REACH = 24  # characters between a negation phrase and the cue it frames away
 _CONTROL = {i: " " for i in (*range(0x00, 0x20), *range(0x7F, 0xA0)) if i != 0x0A}  # keep newlines
-_SETTINGS = {"none_prior": 1.6, "temperature": 1.0, "further_factor": 0.6, "repeat_factor": 0.5}
+_SETTINGS = {"none_prior": 1.6, "temperature": 1.0, "further_factor": 0.6, "repeat_factor": 0.5}  # defaults
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u00b4": "'"})
 
 
@@ -99,8 +101,7 @@ class Hit(NamedTuple):
     cue: int
 
 
-@dataclass(frozen=True)
-class Cue:
+class Cue(NamedTuple):
     label: str
     weight: float
     text: str
@@ -130,16 +131,13 @@ class CueSet:
         return [*self._always, *found]
 
     def find(self, norm: str) -> list[Hit]:
-        found: list[Hit] = []
-        for index in self._candidates(norm):
-            cue = self.cues[index]
-            if cue.anchor and cue.anchor not in norm:
-                continue
-            for m in cue.pattern.finditer(norm):
-                if m.end() > m.start():
-                    found.append(Hit(m.start(), m.end(), cue.label, cue.weight, index))
-        if not found:
-            return found
+        found = [
+            Hit(m.start(), m.end(), cue.label, cue.weight, index)
+            for index in self._candidates(norm)
+            if not (cue := self.cues[index]).anchor or cue.anchor in norm
+            for m in cue.pattern.finditer(norm)
+            if m.end() > m.start()
+        ]
         taken = bytearray(len(norm))
         kept = []
         for hit in sorted(found, key=lambda h: (h.start - h.end, -h.weight, h.start)):
@@ -208,15 +206,6 @@ class Lexicon:
     repeat_factor: float
 
 
-def _check_unique(cues: list[Cue], where: str) -> None:
-    seen: dict[str, str] = {}
-    for cue in cues:
-        key = normalise(cue.text)
-        if key in seen and seen[key] != cue.label:
-            raise LexiconError(f"{where}: cue {cue.text!r} is listed under both {seen[key]} and {cue.label}")
-        seen[key] = cue.label
-
-
 @functools.lru_cache(maxsize=8)
 def load_lexicon(path: str | pathlib.Path) -> Lexicon:
     """Read, validate and compile a lexicon file (cached per path)."""
@@ -233,7 +222,10 @@ def load_lexicon(path: str | pathlib.Path) -> Lexicon:
     if not isinstance(motives, dict) or set(motives) != set(LABELS):
         raise LexiconError(f"{path}: motives: expected exactly the labels {', '.join(LABELS)}")
     cues = [cue for label in LABELS for cue in _weighted(motives[label], f"{path}: motives.{label}", label)]
-    _check_unique(cues, f"{path}: motives")
+    seen: dict[str, str] = {}
+    for cue in cues:  # one phrase under two labels would make the winner arbitrary
+        if seen.setdefault(key := normalise(cue.text), cue.label) != cue.label:
+            raise LexiconError(f"{path}: motives: cue {cue.text!r} is under both {seen[key]} and {cue.label}")
     negation = data.get("negation") or {}
     neg = _cue_list(negation.get("before", []), f"{path}: negation.before", "neg_before", 0.0)
     neg += _cue_list(negation.get("after", []), f"{path}: negation.after", "neg_after", 0.0)
@@ -241,9 +233,8 @@ def load_lexicon(path: str | pathlib.Path) -> Lexicon:
     for name, groups in (data.get("behaviours") or {}).items():
         if not isinstance(groups, dict):
             raise LexiconError(f"{path}: behaviours.{name}: expected a mapping of pattern groups")
-        found = [c for group, raw in groups.items() for c in _cue_list(raw, f"{path}: behaviours.{name}.{group}",
-                                                                       str(group), 1.0)]
-        behaviours[str(name)] = CueSet(found)
+        where = f"{path}: behaviours.{name}"
+        behaviours[str(name)] = CueSet([c for g, raw in groups.items() for c in _cue_list(raw, f"{where}.{g}", g, 1)])
     numbers = {}
     for key, default in _SETTINGS.items():
         value = settings.get(key, default)
