@@ -32,7 +32,9 @@ _LATIN_EDGE = re.compile(r"[a-z0-9]")
 _CJK_GAP = r"[^。！？!?；;\n]{0,8}?"
 _WORD_GAP = r"(?:[^\w.!?;\n]+[\w'-]+){0,3}?[^\w.!?;\n]+"
 # a clause boundary: negation never reaches across one
-_BOUNDARY = re.compile(r"[，,。.！!？?；;：:\n、]|而是|但是|但|不过|可是|\bbut\b|\bhowever\b|\brather\b|\binstead\b")
+_BOUNDARY = re.compile(
+    r"[，,。.！!？?；;：:\n、—–()（）…]|而是|但是|但|不过|可是|\bbut\b|\bhowever\b|\brather\b|\binstead\b"
+)
 _NEGATION_REACH = 24  # characters between a negation phrase and the cue it frames away
 _CONTROL = {i: " " for i in (*range(0x00, 0x20), *range(0x7F, 0xA0)) if i != 0x0A}  # keep newlines
 _SETTINGS = {"none_prior": 1.6, "temperature": 1.0, "further_factor": 0.6, "repeat_factor": 0.5}  # defaults
