@@ -5,6 +5,7 @@
     python bot.py console [...]   practise a drill in the terminal (see --help)
     python bot.py classify        classify replies from stdin, one JSON object per line
     python bot.py check-data      validate every data file; non-zero exit on any error
+    python bot.py evaluate        measure the classifier backends on the held-out evaluation set
     python bot.py db upgrade      bring the database to the newest schema
 
 `build_application` is the one place that assembles the Telegram application.
@@ -63,9 +64,11 @@ def build_application(settings: Settings, services=None):
     from telegram.ext import AIORateLimiter, Application
 
     from channels.coach import Coach
-    from channels.telegram.handlers import CONTEXT_TYPES, register
+    from channels.telegram.common import CONTEXT_TYPES
+    from channels.telegram.handlers import register
     from dialogs.i18n import Translator
     from storage.repository import Store
+    from storage.teams import Teams
 
     if not settings.token:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
@@ -74,7 +77,7 @@ def build_application(settings: Settings, services=None):
     coach = Coach(store, services or engine_services(), translator, settings.early_window)
 
     async def post_init(application: Application) -> None:
-        names = ("start", "drill", "end", "me", "lang", "help")
+        names = ("start", "drill", "end", "me", "leaderboard", "lang", "help")
         for lang, code in (("zh", None), ("zh", "zh"), ("en", "en")):
             commands = [BotCommand(name, translator(lang, f"commands.{name}")) for name in names]
             await application.bot.set_my_commands(commands, language_code=code)
@@ -91,6 +94,8 @@ def build_application(settings: Settings, services=None):
     application.bot_data.coach = coach
     application.bot_data.t = translator
     application.bot_data.default_language = settings.default_language
+    application.bot_data.teams = Teams(store)
+    application.bot_data.admin_ids = settings.admin_ids
     register(application)
     return application
 
@@ -154,6 +159,12 @@ def cmd_check_data(_settings: Settings, _args) -> int:
     return 1 if errors else 0
 
 
+def cmd_evaluate(_settings: Settings, args) -> int:
+    from scoring.evaluate import main as evaluate
+
+    return evaluate(args.rest)
+
+
 def cmd_db(settings: Settings, args) -> int:
     from storage.migrate import upgrade
 
@@ -178,6 +189,8 @@ def parser() -> argparse.ArgumentParser:
     console.add_argument("--json", action="store_true", help="print one JSON result object to stdout at the end")
     sub.add_parser("classify", help="read replies from stdin, print one JSON object per line")
     sub.add_parser("check-data", help="validate every data file")
+    evaluate = sub.add_parser("evaluate", help="measure every classifier backend on the held-out evaluation set")
+    evaluate.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to scoring.evaluate")
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     return main
@@ -191,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     commands = {"run": cmd_run, "console": cmd_console, "classify": cmd_classify, "check-data": cmd_check_data,
-                "db": cmd_db}
+                "evaluate": cmd_evaluate, "db": cmd_db}
     try:
         if args.command is None:
             if settings.token:

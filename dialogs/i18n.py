@@ -1,7 +1,8 @@
-"""User-facing strings in Chinese and English, from data/locales/{zh,en}.yaml.
+"""User-facing strings in Chinese and English, from data/locales/{zh,en}.yaml and {section}.{zh,en}.yaml.
 
-Keys are dotted names (`debrief.title`); values are `str.format` templates. `check_locales`
-verifies that both languages have the same keys and the same placeholders.
+Keys are dotted names (`debrief.title`); values are `str.format` templates. A section file
+(`report.zh.yaml`) holds the keys under its own name (`report.…`), so each part of the product can
+keep its strings apart. `check_locales` verifies both languages have the same keys and placeholders.
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ def _flatten(prefix: str, value: object, out: dict[str, str]) -> None:
 def load_locales(directory: Path = LOCALE_DIR) -> dict[str, dict[str, str]]:
     tables: dict[str, dict[str, str]] = {}
     for lang in LANGUAGES:
-        path = directory / f"{lang}.yaml"
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise DataError(str(path), 0, "", f"cannot load locale: {exc}") from exc
         table: dict[str, str] = {}
-        _flatten("", data or {}, table)
+        for path in [directory / f"{lang}.yaml", *sorted(directory.glob(f"*.{lang}.yaml"))]:
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except (OSError, yaml.YAMLError) as exc:
+                raise DataError(str(path), 0, "", f"cannot load locale: {exc}") from exc
+            section = path.name.removesuffix(f".{lang}.yaml") if path.name != f"{lang}.yaml" else ""
+            _flatten(section, data or {}, table)
         tables[lang] = table
     return tables
 

@@ -8,92 +8,33 @@ the exception and tells the user their drill is safe.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
-from telegram import Chat, Update
+from telegram import InputFile, Update
 from telegram.constants import ChatType
-from telegram.ext import (
-    Application,
-    CallbackContext,
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    ExtBot,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from channels.coach import Coach
-from channels.telegram import keyboards
+from channels.telegram import keyboards, trainer
+from channels.telegram.common import Context, say, send_all, telegram_language, user_language
 from dialogs.hot_button import DrillError
-from dialogs.i18n import Translator
-from dialogs.messages import Message
 from personas.models import LEVELS
+from reports import charts
+from storage.teams import TRAINER
 
 log = logging.getLogger(__name__)
 MAX_REPLY_CHARS = 1000
-TELEGRAM_LIMIT = 4096
 
 
-@dataclass
-class BotServices:
-    """Typed dependencies of the handlers, held in `bot_data` (PTB creates it empty; bot.py fills it)."""
-
-    coach: Coach = None  # type: ignore[assignment]
-    t: Translator = None  # type: ignore[assignment]
-    default_language: str = "zh"
-
-
-Context = CallbackContext[ExtBot, dict, dict, BotServices]
-CONTEXT_TYPES = ContextTypes(bot_data=BotServices)
-
-
-def split_text(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Split at paragraph or line breaks so no message passes Telegram's limit."""
-    parts: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        cut = cut if cut > limit // 2 else limit
-        parts.append(text[:cut])
-        text = text[cut:].lstrip("\n")
-    return [*parts, text] if text else parts
-
-
-def telegram_language(code: str | None, default: str) -> str:
-    code = (code or "").lower()
-    return "zh" if code.startswith("zh") else "en" if code.startswith("en") else default
-
-
-async def _language(update: Update, context: Context) -> str:
-    """Register the user on first contact and return their language."""
-    services, user = context.bot_data, update.effective_user
-    if user is None:
-        return services.default_language
-    lang = telegram_language(user.language_code, services.default_language)
-    row = await services.coach.store.upsert_user(user.id, user.first_name or "", user.username, lang)
-    return row.language
-
-
-async def send_all(chat: Chat, messages: list[Message], drill_id: int | None) -> None:
-    for message in messages:
-        chunks = split_text(message.text)
-        for index, chunk in enumerate(chunks):
-            last = index == len(chunks) - 1
-            await chat.send_message(chunk, reply_markup=keyboards.markup(message.buttons, drill_id) if last else None)
-
-
-async def _say(update: Update, context: Context, lang: str, key: str, **values: object) -> None:
-    await update.effective_chat.send_message(context.bot_data.t(lang, key, **values))
-
-
-async def _no_drill(update: Update, context: Context, lang: str) -> None:
+async def no_drill(update: Update, context: Context, lang: str) -> None:
     t = context.bot_data.t
     await update.effective_chat.send_message(t(lang, "no_drill"), reply_markup=keyboards.start_menu(t, lang))
 
 
 # -- commands ---------------------------------------------------------------------------------------
 async def start(update: Update, context: Context) -> None:
-    lang = await _language(update, context)
+    if context.args:  # a deep link: https://t.me/<bot>?start=<invite code>
+        await trainer.join(update, context, context.args[0])
+        return
+    lang = await user_language(update, context)
     t = context.bot_data.t
     name = update.effective_user.first_name if update.effective_user else ""
     await update.effective_chat.send_message(t(lang, "welcome", name=name or ""),
@@ -101,17 +42,21 @@ async def start(update: Update, context: Context) -> None:
 
 
 async def help_command(update: Update, context: Context) -> None:
-    await _say(update, context, await _language(update, context), "help")
+    lang = await user_language(update, context)
+    await say(update, context, lang, "help")
+    services, user_id = context.bot_data, update.effective_user.id
+    if user_id in services.admin_ids or await services.teams.of_user(user_id, TRAINER):
+        await say(update, context, lang, "trainer.help")
 
 
 async def lang_command(update: Update, context: Context) -> None:
     t = context.bot_data.t
-    await update.effective_chat.send_message(t(await _language(update, context), "lang_prompt"),
+    await update.effective_chat.send_message(t(await user_language(update, context), "lang_prompt"),
                                              reply_markup=keyboards.lang_menu(t))
 
 
 async def drill_command(update: Update, context: Context) -> None:
-    lang = await _language(update, context)
+    lang = await user_language(update, context)
     args = [a.lower() for a in context.args or []]
     if not args:
         await _persona_menu(update, context, lang)
@@ -121,25 +66,25 @@ async def drill_command(update: Update, context: Context) -> None:
     if persona in ("surprise", "random"):
         persona = None
     if len(args) > 2 or (persona is not None and persona not in catalog.ids) or (level and level not in LEVELS):
-        await _say(update, context, lang, "bad_drill_args", value=" ".join(args)[:80],
+        await say(update, context, lang, "bad_drill_args", value=" ".join(args)[:80],
                    personas=", ".join(catalog.ids), levels=", ".join(LEVELS))
         return
     await _start_drill(update, context, lang, persona, level)
 
 
 async def end_command(update: Update, context: Context) -> None:
-    await _language(update, context)
+    await user_language(update, context)
     outcome = await context.bot_data.coach.end(update.effective_user.id)
     await send_all(update.effective_chat, outcome.messages, outcome.drill_id)
 
 
 async def me_command(update: Update, context: Context) -> None:
-    lang = await _language(update, context)
+    lang = await user_language(update, context)
     services = context.bot_data
     coach, t = services.coach, services.t
     drills = await coach.store.finished_drills(update.effective_user.id)
     if not drills:
-        await _say(update, context, lang, "me.none")
+        await say(update, context, lang, "me.none")
         return
     average = round(sum(d.score or 0 for d in drills) / len(drills))
     last = drills[-1]
@@ -151,6 +96,11 @@ async def me_command(update: Update, context: Context) -> None:
         lines.append(t(lang, "me.persona_line", persona=name, count=stats.count, average=round(stats.average),
                        rate=rate))
     await update.effective_chat.send_message("\n".join(lines))
+    own = [d for d in await services.teams.own_drill_rows(update.effective_user.id) if d.final_score is not None]
+    if len(own) >= 2:
+        points = [(d.ended_at or d.started_at, d.final_score) for d in own]
+        title = t(lang, "trainer.trend_title", name=update.effective_user.first_name or "")
+        await update.effective_chat.send_photo(InputFile(charts.trend_png(points, title, 70), "trend.png"))
 
 
 async def _persona_menu(update: Update, context: Context, lang: str) -> None:
@@ -168,40 +118,40 @@ async def _start_drill(update: Update, context: Context, lang: str, persona: str
 
 # -- messages ---------------------------------------------------------------------------------------
 async def text_reply(update: Update, context: Context) -> None:
-    lang = await _language(update, context)
+    lang = await user_language(update, context)
     text = (update.effective_message.text or "").strip()
     if not text:
-        await _say(update, context, lang, "empty_text")
+        await say(update, context, lang, "empty_text")
         return
     if len(text) > MAX_REPLY_CHARS:
-        await _say(update, context, lang, "too_long", length=len(text), limit=MAX_REPLY_CHARS)
+        await say(update, context, lang, "too_long", length=len(text), limit=MAX_REPLY_CHARS)
         return
     outcome = await context.bot_data.coach.reply(update.effective_user.id, text)
     await send_all(update.effective_chat, outcome.messages, outcome.drill_id)
 
 
 async def not_text(update: Update, context: Context) -> None:
-    await _say(update, context, await _language(update, context), "not_text")
+    await say(update, context, await user_language(update, context), "not_text")
 
 
 async def edited(update: Update, context: Context) -> None:
-    await _say(update, context, await _language(update, context), "edited")
+    await say(update, context, await user_language(update, context), "edited")
 
 
 async def unknown_command(update: Update, context: Context) -> None:
-    await _say(update, context, await _language(update, context), "unknown_command")
+    await say(update, context, await user_language(update, context), "unknown_command")
 
 
 async def not_private(update: Update, context: Context) -> None:
     user = update.effective_user
     lang = telegram_language(user.language_code if user else None, context.bot_data.default_language)
-    await _say(update, context, lang, "group_only_private")
+    await say(update, context, lang, "group_only_private")
 
 
 # -- buttons ----------------------------------------------------------------------------------------
 async def button(update: Update, context: Context) -> None:
     query = update.callback_query
-    lang = await _language(update, context)
+    lang = await user_language(update, context)
     t = context.bot_data.t
     data = keyboards.decode(query.data)
     if data is None or query.message is None or update.effective_chat.type != ChatType.PRIVATE:
@@ -242,7 +192,7 @@ async def _route_button(update: Update, context: Context, lang: str, data: keybo
             raise DrillError("forged_button")
         await coach.store.set_language(user_id, value)
         await query.answer()
-        await _say(update, context, value, "lang_set")
+        await say(update, context, value, "lang_set")
     elif action == "guessmenu":
         drill = await coach.current(user_id, data.drill_id)
         if drill.data.guess is not None:
@@ -270,11 +220,13 @@ async def on_error(update: object, context: Context) -> None:
     """Log the exception first, then tell the user something useful."""
     error = context.error
     if isinstance(update, Update) and isinstance(error, DrillError):
-        lang = await _language(update, context)
-        if error.key == "no_drill":
-            await _no_drill(update, context, lang)
+        lang = await user_language(update, context)
+        if update.callback_query is not None:
+            await update.callback_query.answer(context.bot_data.t(lang, error.key, **error.values), show_alert=True)
+        elif error.key == "no_drill":
+            await no_drill(update, context, lang)
         else:
-            await _say(update, context, lang, error.key, **error.values)
+            await say(update, context, lang, error.key, **error.values)
         return
     log.error("error while handling an update", exc_info=error)
     if isinstance(update, Update) and update.callback_query is not None:
@@ -286,7 +238,7 @@ async def on_error(update: object, context: Context) -> None:
         lang = telegram_language(update.effective_user.language_code if update.effective_user else None,
                                  context.bot_data.default_language)
         try:
-            await _say(update, context, lang, "error")
+            await say(update, context, lang, "error")
         except Exception:  # noqa: BLE001 — the user cannot be told; the error above is already logged
             log.warning("could not tell the user about the error", exc_info=True)
 
@@ -301,8 +253,15 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("drill", drill_command, filters=private))
     application.add_handler(CommandHandler("end", end_command, filters=private))
     application.add_handler(CommandHandler("me", me_command, filters=private))
+    trainer_commands = {"newteam": trainer.newteam, "invite": trainer.invite, "team": trainer.team_report,
+                        "trainee": trainer.trainee_report, "transcript": trainer.transcript_command,
+                        "override": trainer.override, "export": trainer.export, "heatmap": trainer.heatmap,
+                        "passmark": trainer.passmark, "leaderboard": trainer.leaderboard}
+    for name, callback in trainer_commands.items():
+        application.add_handler(CommandHandler(name, callback, filters=private))
     application.add_handler(MessageHandler(private & filters.COMMAND, unknown_command))
     application.add_handler(MessageHandler(private & filters.TEXT, text_reply))
     application.add_handler(MessageHandler(private & ~filters.TEXT, not_text))
+    application.add_handler(CallbackQueryHandler(trainer.override_hint, pattern=r"^override\|\d{1,12}\|$"))
     application.add_handler(CallbackQueryHandler(button))
     application.add_error_handler(on_error)
