@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint check-data setup
+.PHONY: run test lint check-data setup fonts
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,9 +17,17 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed
+# Charts need a font with Chinese glyphs: Debian's fonts-wqy-microhei when none is installed (needs root).
+fonts:
+	@if ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null) \
+	  || echo "could not install fonts-wqy-microhei; trainer charts need a Chinese font"; \
+	else echo "note: install a Chinese font (e.g. sudo apt-get install fonts-wqy-microhei) for trainer charts"; fi
 
-run: $(VENV)/.installed
+setup: $(VENV)/.installed node_modules/.installed fonts
+
+run: $(VENV)/.installed fonts
 	$(PY) bot.py
 
 lint: $(VENV)/.installed

@@ -44,6 +44,7 @@ class RedactToken(logging.Filter):
 def setup_logging(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry request URLs with the token
+    logging.getLogger("transitions").setLevel(logging.WARNING)  # a line per state change is noise
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactToken(settings.token or ""))
 

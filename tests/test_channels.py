@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from channels.telegram.handlers import split_text, telegram_language
+from channels.telegram.common import telegram_language
 from channels.telegram.keyboards import Callback, decode, encode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,14 +26,6 @@ def test_forged_callback_data_is_rejected(data):
 def test_callback_data_over_64_bytes_is_refused_at_encoding():
     with pytest.raises(ValueError, match="over 64 bytes"):
         encode("again", 1, "热键" * 20)
-
-
-def test_split_text_keeps_every_character_under_the_limit():
-    text = "\n".join(f"第{i}行：" + "字" * 90 for i in range(120))
-    parts = split_text(text, 4096)
-    assert all(len(part) <= 4096 for part in parts) and len(parts) > 1
-    assert "\n".join(parts) == text
-    assert split_text("x" * 5000, 4096) == ["x" * 4096, "x" * 904]
 
 
 @pytest.mark.parametrize(("code", "expected"), [("zh-hans", "zh"), ("zh-TW", "zh"), ("en-GB", "en"), ("de", "zh"),

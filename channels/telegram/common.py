@@ -1,6 +1,6 @@
 """What every Telegram handler shares: typed services in bot_data, the user's language, sending replies.
 
-Messages longer than Telegram's 4,096 characters are split at line breaks, never losing a character.
+Messages longer than Telegram's 4,096 characters are split at line breaks (reports.transcript.split_message).
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from channels.coach import Coach
 from channels.telegram import keyboards
 from dialogs.i18n import Translator
 from dialogs.messages import Message
+from reports.transcript import split_message
 from storage.teams import Teams
-
-TELEGRAM_LIMIT = 4096
 
 
 @dataclass
@@ -32,21 +31,6 @@ class BotServices:
 
 Context = CallbackContext[ExtBot, dict, dict, BotServices]
 CONTEXT_TYPES = ContextTypes(bot_data=BotServices)
-
-
-def split_text(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Split at a line break (else hard) so no part passes `limit`; the parts joined by "\\n" at the
-    line-break cuts give back the text exactly."""
-    parts: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit + 1)
-        if cut > limit // 2:
-            parts.append(text[:cut])
-            text = text[cut + 1:]
-        else:
-            parts.append(text[:limit])
-            text = text[limit:]
-    return [*parts, text] if text else parts
 
 
 def telegram_language(code: str | None, default: str) -> str:
@@ -71,7 +55,7 @@ async def send_all(chat: Chat, messages: list[Message], drill_id: int | None) ->
 
 async def send_text(chat: Chat, text: str, reply_markup=None) -> None:
     """Send a text of any length; the keyboard goes on the last part."""
-    chunks = split_text(text)
+    chunks = split_message(text)
     for index, chunk in enumerate(chunks):
         await chat.send_message(chunk, reply_markup=reply_markup if index == len(chunks) - 1 else None)
 

@@ -215,8 +215,9 @@ async def leaderboard(update: Update, context: Context) -> None:
         board: dict[str, list[int]] = {}
         for drill in drills:
             board.setdefault(drill.trainee_name, []).append(drill.final_score)
-        rows = sorted(((name, sum(s) / len(s), len(s)) for name, s in board.items()), key=lambda r: -r[1])
-        await send_text(update.effective_chat, f"🏆 {team.name}\n" + tables.leaderboard(rows, lang, context.bot_data.t))
+        rows = [(name, sum(scores) / len(scores), len(scores)) for name, scores in board.items()]
+        board_text = transcript.leaderboard(rows, lang, context.bot_data.t, weeks=LEADERBOARD_WEEKS)
+        await send_text(update.effective_chat, f"🏆 {team.name}\n{board_text}")
 
 
 @trainer_command
