@@ -19,7 +19,7 @@ node_modules/.installed: package.json package-lock.json
 
 # Charts need a font with Chinese glyphs: Debian's fonts-wqy-microhei when none is installed (needs root).
 fonts:
-	@if ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1; then :; \
+	@if [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || [ -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null) \
 	  || echo "could not install fonts-wqy-microhei; trainer charts need a Chinese font"; \

@@ -3,7 +3,8 @@
     python bot.py                 run the bot if TELEGRAM_BOT_TOKEN is set, else practise in the terminal
     python bot.py run             run the Telegram bot (long polling)
     python bot.py console [...]   practise a drill in the terminal (see --help)
-    python bot.py classify        classify replies from stdin, one JSON object per line
+    python bot.py classify        classify replies from stdin, one JSON object per line (--drill rumour|price)
+    python bot.py scenarios       list every scenario (--json: one object per line)
     python bot.py check-data      validate every data file; non-zero exit on any error
     python bot.py evaluate        measure the classifier backends on the held-out evaluation set
     python bot.py db upgrade      bring the database to the newest schema
@@ -51,12 +52,15 @@ def setup_logging(settings: Settings) -> None:
 
 def engine_services():
     """Content, classifier and behaviour detector: loaded once per process."""
-    from dialogs.hot_button import Services
+    from dialogs.base import Services
     from personas.catalog import load_catalog
+    from personas.drills import load_drill_catalog
     from scoring.behaviours import detect_behaviours
     from scoring.classifier import default_classifier
+    from scoring.objections import detect_objection_behaviours
 
-    return Services(catalog=load_catalog(), classifier=default_classifier(), detect=detect_behaviours)
+    return Services(catalog=load_catalog(), classifier=default_classifier(), detect=detect_behaviours,
+                    scenarios=load_drill_catalog(), detect_objection=detect_objection_behaviours)
 
 
 def build_application(settings: Settings, services=None):
@@ -78,7 +82,7 @@ def build_application(settings: Settings, services=None):
     coach = Coach(store, services or engine_services(), translator, settings.early_window)
 
     async def post_init(application: Application) -> None:
-        names = ("start", "drill", "end", "me", "leaderboard", "lang", "help")
+        names = ("start", "drill", "rumour", "price", "end", "me", "leaderboard", "lang", "help")
         for lang, code in (("zh", None), ("zh", "zh"), ("en", "en")):
             commands = [BotCommand(name, translator(lang, f"commands.{name}")) for name in names]
             await application.bot.set_my_commands(commands, language_code=code)
@@ -125,29 +129,52 @@ def cmd_console(settings: Settings, args, intro: bool = False) -> int:
             print(f"cannot read --script {args.script}: {exc}", file=sys.stderr)
             return 2
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    kind = "hot_button" if args.drill == "hotbutton" else args.drill
     return run_console(engine_services(), Translator(), args.lang or settings.default_language,
-                       settings.early_window, seed, args.persona, args.level, script, args.json, intro)
+                       settings.early_window, seed, args.persona, args.level, script, args.json, intro,
+                       kind=kind, scenario=args.scenario)
 
 
 def cmd_classify(_settings: Settings, args) -> int:
     from scoring.classifier import default_classifier
+    from scoring.objections import detect_objection_behaviours
 
     classifier = default_classifier()
     for line in sys.stdin:
         text = line.rstrip("\n")
         if not text.strip():
             continue
-        result = classifier.classify(text).to_dict()
-        print(json.dumps({"text": text, **result}, ensure_ascii=False), flush=True)
+        result = {"text": text, **classifier.classify(text).to_dict()}
+        if args.drill in ("rumour", "price"):
+            found = detect_objection_behaviours(args.drill, text)
+            result["behaviours"] = {k: {"present": b.present, "evidence": list(b.evidence)} for k, b in found.items()}
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+    return 0
+
+
+def cmd_scenarios(_settings: Settings, args) -> int:
+    from personas.catalog import load_catalog
+    from personas.drills import load_drill_catalog
+
+    rows = [{"id": scenario.id, "drill": "hotbutton", "persona": persona.id}
+            for persona in load_catalog().personas.values() for scenario in persona.scenarios]
+    for scenario in load_drill_catalog().scenarios.values():
+        row = {"id": scenario.id, "drill": scenario.drill, "persona": None}
+        if scenario.drill == "rumour":
+            row["true_rumour"] = scenario.true_rumour
+        rows.append(row)
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False) if args.json else f"{row['drill']:<10} {row['id']}")
     return 0
 
 
 def cmd_check_data(_settings: Settings, _args) -> int:
     from dialogs.i18n import check_locales
     from personas.catalog import check_directory
+    from personas.drills import check_drills
     from personas.yamlnodes import DataError
 
-    errors: list[DataError] = [*check_directory(), *check_locales()]
+    errors: list[DataError] = [*check_directory(), *check_locales(), *check_drills()[1]]
     try:
         from scoring.classifier import default_classifier
 
@@ -182,13 +209,19 @@ def parser() -> argparse.ArgumentParser:
     sub = main.add_subparsers(dest="command")
     sub.add_parser("run", help="run the Telegram bot (long polling)")
     console = sub.add_parser("console", help="practise a drill in the terminal")
+    console.add_argument("--drill", choices=["hotbutton", "rumour", "price"], default="hotbutton")
+    console.add_argument("--scenario", help="a scenario id (see `python bot.py scenarios`)")
     console.add_argument("--persona", choices=["fatalist", "aggressive", "deliberate", "relational", "caring"])
     console.add_argument("--level", choices=LEVELS)
     console.add_argument("--lang", choices=["zh", "en"])
     console.add_argument("--seed", type=int)
     console.add_argument("--script", help="a file of trainee replies, one per line; '/guess MOTIVE' names it")
     console.add_argument("--json", action="store_true", help="print one JSON result object to stdout at the end")
-    sub.add_parser("classify", help="read replies from stdin, print one JSON object per line")
+    classify = sub.add_parser("classify", help="read replies from stdin, print one JSON object per line")
+    classify.add_argument("--drill", choices=["hotbutton", "rumour", "price"], default="hotbutton",
+                          help="rumour|price: add the objection behaviours found in each reply")
+    scenarios = sub.add_parser("scenarios", help="list every scenario")
+    scenarios.add_argument("--json", action="store_true", help="one JSON object per line")
     sub.add_parser("check-data", help="validate every data file")
     evaluate = sub.add_parser("evaluate", help="measure every classifier backend on the held-out evaluation set")
     evaluate.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to scoring.evaluate")
@@ -205,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     commands = {"run": cmd_run, "console": cmd_console, "classify": cmd_classify, "check-data": cmd_check_data,
-                "evaluate": cmd_evaluate, "db": cmd_db}
+                "evaluate": cmd_evaluate, "scenarios": cmd_scenarios, "db": cmd_db}
     try:
         if args.command is None:
             if settings.token:

@@ -1,7 +1,8 @@
 """The use cases every persistent channel shares: start a drill, take a reply or a guess, end, report.
 
 Handlers call one method here and render what it returns. Each step loads the open drill from
-the database, moves the engine, and saves the new state with the step's exchanges in one go.
+the database, moves its engine, and saves the new state with the step's exchanges in one go.
+Works for every drill kind through dialogs.registry.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from dialogs.debrief import render_debrief
-from dialogs.hot_button import DrillError, HotButtonDrill, Services
+from dialogs.base import DrillError, Services
+from dialogs.hot_button import HotButtonDrill
 from dialogs.i18n import Translator
 from dialogs.messages import COACH, DEBRIEF, PERSONA, SCENARIO, Message
+from dialogs.registry import HOT_BUTTON, Drill, new_drill, render_end, restore_drill, row_fields
 from storage.models import DrillSession
 from storage.repository import NewExchange, Store
 
@@ -31,14 +33,29 @@ def _exchanges(messages: list[Message]) -> list[NewExchange]:
     return [NewExchange(SPEAKER[m.kind], m.text) for m in messages]
 
 
+def _scored_reply(drill: Drill) -> dict:
+    """What the transcript keeps of the last trainee reply: how it was classified and answered."""
+    record = drill.data.replies[-1]
+    if isinstance(drill, HotButtonDrill):
+        return {"classification": record.classification, "behaviours": record.behaviours,
+                "reaction": record.reaction, "rapport": record.rapport}
+    return {"behaviours": record.behaviours, "line": record.line}
+
+
 class Coach:
     def __init__(self, store: Store, services: Services, t: Translator, early_window: int,
                  rng: random.Random | None = None) -> None:
         self.store, self.services, self.t, self.early_window = store, services, t, early_window
         self.rng = rng or random.SystemRandom()
 
-    def _load(self, row: DrillSession) -> HotButtonDrill:
-        return HotButtonDrill.restore(self.services, {"state": row.state, "data": row.data})
+    def _load(self, row: DrillSession) -> Drill:
+        return restore_drill(self.services, {"kind": row.kind, "state": row.state, "data": row.data})
+
+    def label(self, persona_or_kind: str, lang: str) -> str:
+        """A persona's name, or an objection drill's name, in `lang`."""
+        if persona_or_kind in self.services.catalog.personas:
+            return self.services.catalog.get(persona_or_kind).name.get(lang)
+        return self.t(lang, f"objection.kind_{persona_or_kind}")
 
     async def _open(self, user_id: int) -> DrillSession:
         row = await self.store.open_drill(user_id)
@@ -46,32 +63,30 @@ class Coach:
             raise DrillError("no_drill")
         return row
 
-    async def start(self, user_id: int, lang: str, persona: str | None = None, level: str | None = None) -> Outcome:
+    async def start(self, user_id: int, lang: str, persona: str | None = None, level: str | None = None,
+                    kind: str = HOT_BUTTON, scenario: str | None = None, mode: str = "practice") -> Outcome:
         running = await self.store.open_drill(user_id)
         if running is not None:
-            name = self.services.catalog.get(running.persona).name.get(lang)
-            raise DrillError("drill_running", persona=name)
+            raise DrillError("drill_running", persona=self.label(running.persona, lang))
         seed = self.rng.randrange(2**31)
-        drill = HotButtonDrill.new(self.services, seed, lang, self.early_window, persona, level)
+        drill = new_drill(self.services, kind, seed, lang, self.early_window, persona, level, scenario)
         messages = drill.start(self.t)
-        data = drill.data
-        drill_id = await self.store.create_drill(user_id, drill.to_dict(), data.persona, data.scenario, data.level,
-                                                 lang, seed, _exchanges(messages))
+        drill_id = await self.store.create_drill(user_id, drill.to_dict(), lang=lang, seed=seed,
+                                                 exchanges=_exchanges(messages), mode=mode, **row_fields(drill))
         return Outcome(messages, drill_id)
 
     async def reply(self, user_id: int, text: str) -> Outcome:
         row = await self._open(user_id)
         drill = self._load(row)
         messages = drill.reply(text, self.t)
-        record = drill.data.replies[-1]
-        scored = {"classification": record.classification, "behaviours": record.behaviours,
-                  "reaction": record.reaction, "rapport": record.rapport}
-        trainee = NewExchange("trainee", text, scored)
+        trainee = NewExchange("trainee", text, _scored_reply(drill))
         return await self._save(row.id, drill, [trainee, *_exchanges(messages)], messages)
 
     async def guess(self, user_id: int, drill_id: int, motive: str) -> Outcome:
         row = await self._current(user_id, drill_id)
         drill = self._load(row)
+        if not isinstance(drill, HotButtonDrill):
+            raise DrillError("stale_button")
         messages = drill.guess(motive, self.t)
         return await self._save(row.id, drill, [NewExchange("guess", motive), *_exchanges(messages)], messages)
 
@@ -85,7 +100,7 @@ class Coach:
             return Outcome(messages, None)
         return await self._save(row.id, drill, [], [])
 
-    async def current(self, user_id: int, drill_id: int) -> HotButtonDrill:
+    async def current(self, user_id: int, drill_id: int) -> Drill:
         """The open drill a button belongs to; DrillError("stale_button") if it has ended."""
         return self._load(await self._current(user_id, drill_id))
 
@@ -96,16 +111,16 @@ class Coach:
             raise DrillError("stale_button")
         return row
 
-    async def _save(self, drill_id: int, drill: HotButtonDrill, exchanges: list[NewExchange],
+    async def _save(self, drill_id: int, drill: Drill, exchanges: list[NewExchange],
                     messages: list[Message]) -> Outcome:
         if not drill.finished:
             await self.store.save_step(drill_id, drill.to_dict(), exchanges, finished=False)
             return Outcome(messages, drill_id)
         score = drill.score()
-        debrief = render_debrief(drill, self.t)
+        debrief = render_end(drill, self.t)
         points: dict[int, int] = {}
         for item in score.items:
-            if item.reply is not None:
+            if item.reply is not None and item.rule != "resolved":
                 points[item.reply] = points.get(item.reply, 0) + item.points
         await self.store.save_step(drill_id, drill.to_dict(), [*exchanges, *_exchanges(debrief)], finished=True,
                                    score=score.total, identified_at=score.identified_at, points_by_reply=points)

@@ -11,10 +11,11 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import TextIO
 
-from dialogs.debrief import render_debrief
-from dialogs.hot_button import DrillError, HotButtonDrill, Services
+from dialogs.base import DrillError, Services
+from dialogs.hot_button import HotButtonDrill
 from dialogs.i18n import Translator
 from dialogs.messages import Message
+from dialogs.registry import HOT_BUTTON, Drill, new_drill, render_end
 
 
 def _interactive(prompt: str, out: TextIO) -> Iterator[str]:
@@ -27,7 +28,7 @@ def _interactive(prompt: str, out: TextIO) -> Iterator[str]:
             return
 
 
-def play(drill: HotButtonDrill, t: Translator, replies: Iterable[str], out: TextIO) -> None:
+def play(drill: Drill, t: Translator, replies: Iterable[str], out: TextIO) -> None:
     """Run the drill over `replies` until it ends or they run out, printing every message to `out`."""
     lang = drill.data.lang
 
@@ -42,7 +43,7 @@ def play(drill: HotButtonDrill, t: Translator, replies: Iterable[str], out: Text
         if not line:
             continue
         try:
-            if line.lower().startswith("/guess"):
+            if line.lower().startswith("/guess") and isinstance(drill, HotButtonDrill):
                 show(drill.guess(line[6:].strip().lower(), t))
             elif line.lower() == "/end":
                 drill.end()
@@ -55,24 +56,36 @@ def play(drill: HotButtonDrill, t: Translator, replies: Iterable[str], out: Text
     if not drill.finished:
         drill.end()
     if drill.state_name == "debrief":
-        show(render_debrief(drill, t))
+        show(render_end(drill, t))
     else:
         out.write(t(lang, "drill.abandoned") + "\n")
 
 
-def result_json(drill: HotButtonDrill) -> dict:
+def result_json(drill: Drill) -> dict:
     score = drill.score()
-    return {"persona": drill.persona.id, "hot_button": drill.persona.hot_button, "level": drill.data.level,
-            "scenario": drill.data.scenario, "identified_at": score.identified_at, "score": score.total,
-            "breakdown": [item for item in score.to_dict()["items"]]}
+    result = {"drill": HOT_BUTTON if isinstance(drill, HotButtonDrill) else drill.KIND,
+              "scenario": drill.data.scenario, "score": score.total, "breakdown": score.to_dict()["items"]}
+    if isinstance(drill, HotButtonDrill):
+        result.update(persona=drill.persona.id, hot_button=drill.persona.hot_button, level=drill.data.level,
+                      identified_at=score.identified_at)
+    else:
+        result.update(persona=None, hot_button=None, identified_at=None, outcome=drill.data.outcome)
+        if drill.KIND == "rumour":
+            result["true_rumour"] = drill.scenario.true_rumour
+    return result
 
 
 def run_console(services: Services, t: Translator, lang: str, early_window: int, seed: int,
                 persona: str | None = None, level: str | None = None, script: Iterable[str] | None = None,
                 as_json: bool = False, intro: bool = False,
                 stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr,
-                replies_from: Callable[[str, TextIO], Iterator[str]] = _interactive) -> int:
-    drill = HotButtonDrill.new(services, seed, lang, early_window, persona, level)
+                replies_from: Callable[[str, TextIO], Iterator[str]] = _interactive,
+                kind: str = HOT_BUTTON, scenario: str | None = None) -> int:
+    try:
+        drill = new_drill(services, kind, seed, lang, early_window, persona, level, scenario)
+    except DrillError as exc:
+        stderr.write(t(lang, exc.key, **exc.values) + "\n")
+        return 2
     out = stderr if as_json else stdout
     if intro:
         out.write(t(lang, "console.intro") + "\n\n")

@@ -21,12 +21,13 @@ def clip(text: str, limit: int = QUOTE_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _item_line(item: ScoreItem, lang: str, t: Callable[..., str]) -> str:
+def item_line(item: ScoreItem, lang: str, t: Callable[..., str], prefix: str = "") -> str:
+    """One breakdown line: mark, rule, points, why, and the quote that earned or lost them."""
     motive = t(lang, f"motive.{item.motive}") if item.motive else ""
-    title = t(lang, f"rule.{item.rule}")
+    title = t(lang, f"{prefix}rule.{item.rule}")
     points = f"{item.points}/{item.max_points}" if item.max_points else f"{item.points:+d}"
     good = item.points >= item.max_points if item.max_points else item.points >= 0
-    explanation = t(lang, f"verdict.{item.verdict}", reply=item.reply or "", motive=motive)
+    explanation = t(lang, f"{prefix}verdict.{item.verdict}", reply=item.reply or "", motive=motive)
     line = f"{MARK[good]} {title} {points} — {explanation}"
     if item.quote:
         line += "\n   " + t(lang, "debrief.quote", quote=clip(item.quote))
@@ -58,7 +59,7 @@ def render_debrief(drill: HotButtonDrill, t: Callable[..., str]) -> list[Message
         head.append(t(lang, "debrief.not_identified", window=data.early_window))
     if data.outcome:
         head.append(t(lang, f"debrief.outcome_{data.outcome}"))
-    breakdown = [t(lang, "debrief.breakdown")] + [_item_line(item, lang, t) for item in score.items]
+    breakdown = [t(lang, "debrief.breakdown")] + [item_line(item, lang, t) for item in score.items]
 
     caught = score.identified_at is not None and score.identified_at <= data.early_window
     cues = [t(lang, "debrief.cues")]

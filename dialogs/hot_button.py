@@ -15,11 +15,13 @@ from enum import StrEnum
 
 from transitions import Machine
 
+from dialogs.base import DrillError, Services, behaviours_dict, pick_line
 from dialogs.messages import COACH, PERSONA, SCENARIO, Button, Message
-from personas.catalog import Catalog
 from personas.models import Persona, Scenario, Text
 from scoring.rubric import DrillScore, Guess, ScoredReply, score_drill
-from scoring.types import MOTIVES, NONE, Behaviour, Classification, MotiveClassifier
+from scoring.types import MOTIVES, NONE, Behaviour, Classification
+
+__all__ = ["DrillError", "HotButtonDrill", "Services", "State"]
 
 KIND = "hot_button"
 RAPPORT_STEP = {"hit": 2, "secondary": 1, "neutral": 0, "other": -1, "dislike": -2}
@@ -48,15 +50,6 @@ TRANSITIONS = [
     {"trigger": "conclude", "source": [*ACTIVE, State.CLOSING], "dest": State.ABANDONED},
     {"trigger": "abandon", "source": [*ACTIVE, State.CLOSING], "dest": State.ABANDONED},
 ]
-
-
-class DrillError(Exception):
-    """A request that cannot be done now; `key` and `values` make the text the channel shows the user."""
-
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.values = values
 
 
 @dataclass
@@ -91,18 +84,6 @@ class DrillData:
         values = dict(data)
         values["replies"] = [ReplyRecord(**r) for r in values.get("replies", [])]
         return cls(**values)
-
-
-Detector = Callable[[str], Mapping[str, Behaviour]]
-
-
-@dataclass(frozen=True)
-class Services:
-    """What the engine needs from outside: content, the classifier and the behaviour detector."""
-
-    catalog: Catalog
-    classifier: MotiveClassifier
-    detect: Detector
 
 
 class HotButtonDrill:
@@ -179,7 +160,7 @@ class HotButtonDrill:
         number = len(self.data.replies) + 1
         self.data.replies.append(ReplyRecord(
             number=number, text=text, classification=classification.to_dict(),
-            behaviours={k: {"present": b.present, "evidence": list(b.evidence)} for k, b in behaviours.items()},
+            behaviours=behaviours_dict(behaviours),
             reaction=reaction, rapport=self.data.rapport))
         self.data.step += 1
         if self.state == State.CLOSING:
@@ -288,11 +269,4 @@ class HotButtonDrill:
         return (tuple(row),)
 
     def _pick(self, key: str, lines: tuple[Text, ...]) -> Text:
-        """A seeded choice that avoids repeating a line until all of its group have been used."""
-        used = self.data.used_lines.setdefault(key, [])
-        if len(used) >= len(lines):
-            used.clear()
-        choices = [i for i in range(len(lines)) if i not in used]
-        index = random.Random(f"{self.data.seed}:{self.data.step}:{key}").choice(choices)
-        used.append(index)
-        return lines[index]
+        return pick_line(self.data.seed, self.data.step, self.data.used_lines, key, lines)

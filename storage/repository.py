@@ -79,7 +79,7 @@ class Store:
         async with self.sessions() as session:
             return await session.get(DrillSession, drill_id)
 
-    async def create_drill(self, user_id: int, saved: dict, persona: str, scenario: str, level: str, lang: str,
+    async def create_drill(self, user_id: int, saved: dict, *, persona: str, scenario: str, level: str, lang: str,
                            seed: int, exchanges: Sequence[NewExchange], mode: str = "practice") -> int:
         now = self.clock()
         async with self.sessions.begin() as session:

@@ -35,8 +35,9 @@ async def test_drill_round_trip_and_exchange_order(database_url):
     store = Store(database_url)
     try:
         await store.upsert_user(7, "Li", "li", "zh")
-        drill_id = await store.create_drill(7, SAVED, "fatalist", "power_supply", "beginner", "zh", 42,
-                                            [NewExchange("coach", "card"), NewExchange("customer", "hello")])
+        drill_id = await store.create_drill(7, SAVED, persona="fatalist", scenario="power_supply", level="beginner",
+                                            lang="zh", seed=42,
+                                            exchanges=[NewExchange("coach", "card"), NewExchange("customer", "hello")])
         step = {"kind": "hot_button", "state": "probing", "data": {"persona": "fatalist", "replies": [1]}}
         await store.save_step(drill_id, step, [NewExchange("trainee", "你好", {"motive": "none"}),
                                                NewExchange("customer", "嗯")], finished=False)
@@ -62,9 +63,10 @@ async def test_only_one_open_drill_per_user(database_url):
     store = Store(database_url)
     try:
         await store.upsert_user(8, "Wu", None, "en")
-        await store.create_drill(8, SAVED, "fatalist", "power_supply", "beginner", "en", 1, [])
+        fields = {"persona": "fatalist", "scenario": "power_supply", "level": "beginner", "lang": "en", "exchanges": []}
+        await store.create_drill(8, SAVED, seed=1, **fields)
         with pytest.raises(IntegrityError):
-            await store.create_drill(8, SAVED, "fatalist", "power_supply", "beginner", "en", 2, [])
+            await store.create_drill(8, SAVED, seed=2, **fields)
     finally:
         await store.close()
 

@@ -16,6 +16,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from channels.telegram import keyboards, trainer
 from channels.telegram.common import Context, say, send_all, telegram_language, user_language
 from dialogs.hot_button import DrillError
+from dialogs.registry import HOT_BUTTON, OBJECTION_ENGINES
 from personas.models import LEVELS
 from reports import charts
 from storage.teams import TRAINER
@@ -88,10 +89,10 @@ async def me_command(update: Update, context: Context) -> None:
         return
     average = round(sum(d.score or 0 for d in drills) / len(drills))
     last = drills[-1]
-    last_text = f"{coach.services.catalog.get(last.persona).name.get(lang)} · {last.score}"
+    last_text = f"{coach.label(last.persona, lang)} · {last.score}"
     lines = [t(lang, "me.summary", count=len(drills), average=average, last=last_text)]
     for stats in await coach.store.persona_stats(update.effective_user.id, coach.early_window):
-        name = coach.services.catalog.get(stats.persona).name.get(lang)
+        name = coach.label(stats.persona, lang)
         rate = f"{round(100 * stats.identified_in_time / stats.count)}%"
         lines.append(t(lang, "me.persona_line", persona=name, count=stats.count, average=round(stats.average),
                        rate=rate))
@@ -107,13 +108,23 @@ async def _persona_menu(update: Update, context: Context, lang: str) -> None:
     t, catalog = context.bot_data.t, context.bot_data.coach.services.catalog
     personas = [(pid, f"{catalog.get(pid).name.get(lang)} · {catalog.get(pid).trait.get(lang)}")
                 for pid in catalog.ids]
+    objections = [(kind, t(lang, f"objection.kind_{kind}")) for kind in OBJECTION_ENGINES]
     await update.effective_chat.send_message(t(lang, "pick_persona"),
-                                             reply_markup=keyboards.persona_menu(t, lang, personas))
+                                             reply_markup=keyboards.persona_menu(t, lang, personas, objections))
 
 
-async def _start_drill(update: Update, context: Context, lang: str, persona: str | None, level: str | None) -> None:
-    outcome = await context.bot_data.coach.start(update.effective_user.id, lang, persona, level)
+async def _start_drill(update: Update, context: Context, lang: str, persona: str | None = None,
+                       level: str | None = None, kind: str = HOT_BUTTON, scenario: str | None = None) -> None:
+    outcome = await context.bot_data.coach.start(update.effective_user.id, lang, persona, level, kind, scenario)
     await send_all(update.effective_chat, outcome.messages, outcome.drill_id)
+
+
+async def objection_command(update: Update, context: Context) -> None:
+    """/rumour [SCENARIO] and /price [SCENARIO]: an objection drill, a random scenario unless one is named."""
+    lang = await user_language(update, context)
+    kind = update.effective_message.text.split()[0].lstrip("/").split("@")[0].lower()
+    scenario = (context.args or [None])[0]
+    await _start_drill(update, context, lang, kind=kind, scenario=scenario.lower()[:64] if scenario else None)
 
 
 # -- messages ---------------------------------------------------------------------------------------
@@ -179,6 +190,12 @@ async def _route_button(update: Update, context: Context, lang: str, data: keybo
             raise DrillError("forged_button")
         await query.answer()
         await chat.send_message(t(lang, "pick_level"), reply_markup=keyboards.level_menu(t, lang, value))
+    elif action in ("objection", "again") and value.partition(":")[0] in OBJECTION_ENGINES:
+        kind, _, scenario = value.partition(":")
+        if scenario and scenario not in {s.id for s in coach.services.scenarios.of_kind(kind)}:
+            raise DrillError("forged_button")
+        await query.answer()
+        await _start_drill(update, context, lang, kind=kind, scenario=scenario or None)
     elif action in ("level", "again"):
         persona, _, level = value.partition(":")
         if value == "surprise":
@@ -253,6 +270,7 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("drill", drill_command, filters=private))
     application.add_handler(CommandHandler("end", end_command, filters=private))
     application.add_handler(CommandHandler("me", me_command, filters=private))
+    application.add_handler(CommandHandler(list(OBJECTION_ENGINES), objection_command, filters=private))
     trainer_commands = {"newteam": trainer.newteam, "invite": trainer.invite, "team": trainer.team_report,
                         "trainee": trainer.trainee_report, "transcript": trainer.transcript_command,
                         "override": trainer.override, "export": trainer.export, "heatmap": trainer.heatmap,

@@ -14,7 +14,7 @@ from dialogs.messages import Button
 from personas.models import LEVELS
 from scoring.types import MOTIVES
 
-ACTIONS = {"start", "pick", "persona", "level", "guessmenu", "guess", "back", "end", "again", "lang"}
+ACTIONS = {"start", "pick", "persona", "level", "objection", "guessmenu", "guess", "back", "end", "again", "lang"}
 MAX_DATA = 64
 
 
@@ -62,9 +62,12 @@ def start_menu(t: Callable[..., str], lang: str) -> InlineKeyboardMarkup:
     ])
 
 
-def persona_menu(t: Callable[..., str], lang: str, personas: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+def persona_menu(t: Callable[..., str], lang: str, personas: list[tuple[str, str]],
+                 objections: list[tuple[str, str]] = ()) -> InlineKeyboardMarkup:
     rows = [[InlineKeyboardButton(name, callback_data=encode("persona", value=pid))] for pid, name in personas]
     rows.append([InlineKeyboardButton(t(lang, "button.surprise"), callback_data=encode("persona", value="surprise"))])
+    rows.append([InlineKeyboardButton(f"⚔️ {name}", callback_data=encode("objection", value=kind))
+                 for kind, name in objections])
     return InlineKeyboardMarkup(rows)
 
 

@@ -13,6 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Upda
 from channels.telegram.common import Context, say, send_text, user_language
 from channels.telegram.guard import TrainerScope, admin_command, trainer_command
 from dialogs.hot_button import DrillError
+from dialogs.registry import OBJECTION_ENGINES
 from reports import charts, csv_export, tables, transcript
 from storage.teams import TRAINEE, TRAINER, TeamExists, new_code
 
@@ -21,8 +22,9 @@ LEADERBOARD_WEEKS = 4
 
 
 def persona_names(context: Context, lang: str) -> dict[str, str]:
-    catalog = context.bot_data.coach.services.catalog
-    return {pid: catalog.get(pid).name.get(lang) for pid in catalog.ids}
+    """Names of the personas, then of the objection drills (which stand in the persona column)."""
+    coach = context.bot_data.coach
+    return {pid: coach.label(pid, lang) for pid in (*coach.services.catalog.ids, *OBJECTION_ENGINES)}
 
 
 def invite_link(context: Context, code: str) -> str:

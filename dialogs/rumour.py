@@ -1,0 +1,81 @@
+"""The competitor-rumour drill: raised → (pressed)* → resolved and back to the agenda, or trust lost.
+
+The customer repeats what a competitor said. A defensive answer or running the competitor down
+costs trust; an answer that meets the deck's rule (a false rumour: lightly, back to the visit's
+purpose or calm confidence; a true one: faced directly) resolves it; anything else and the customer
+presses again (slide 27: a repeated concern matters), until trust or patience runs out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+from dialogs.objection import ObjectionDrill
+from scoring.objection_rubric import from_records, score_rumour
+from scoring.rubric import DrillScore
+from scoring.types import Behaviour
+
+MAX_PRESSES = 2
+DEFENSIVE_TRUST, BASHING_TRUST = 1, 2
+
+
+class RumourState(StrEnum):
+    RAISED = "raised"
+    PRESSED = "pressed"
+    RESOLVED = "resolved"
+    TRUST_LOST = "trust_lost"
+    DEBRIEF = "debrief"
+    ABANDONED = "abandoned"
+
+
+OPEN = [RumourState.RAISED, RumourState.PRESSED]
+ENDED = [RumourState.RESOLVED, RumourState.TRUST_LOST]
+
+
+def _shown(found: Mapping[str, Behaviour], behaviour: str) -> bool:
+    return bool(found.get(behaviour) and found[behaviour].present)
+
+
+class RumourDrill(ObjectionDrill):
+    KIND = "rumour"
+    State = RumourState
+    OPENING_LINE = "raise"
+    TERMINAL = ("resolved", "trust_lost")
+    CARD_EXTRAS = ("facts",)
+    TRANSITIONS = [
+        {"trigger": "respond", "source": OPEN, "dest": RumourState.TRUST_LOST, "conditions": "trust_gone"},
+        {"trigger": "respond", "source": OPEN, "dest": RumourState.RESOLVED, "conditions": "answered"},
+        {"trigger": "respond", "source": OPEN, "dest": RumourState.PRESSED},
+        {"trigger": "finish", "source": ENDED, "dest": RumourState.DEBRIEF},
+        {"trigger": "conclude", "source": [*OPEN, *ENDED], "dest": RumourState.DEBRIEF, "conditions": "has_replies"},
+        {"trigger": "conclude", "source": [*OPEN, *ENDED], "dest": RumourState.ABANDONED},
+    ]
+
+    def apply(self, found: Mapping[str, Behaviour]) -> None:
+        defensive, bashing = _shown(found, "defensive"), _shown(found, "bashes_competitor")
+        self.data.trust -= DEFENSIVE_TRUST * defensive + BASHING_TRUST * bashing
+        if self.scenario.true_rumour:
+            meets_rule = _shown(found, "acknowledges")
+        else:
+            meets_rule = _shown(found, "redirects") or (_shown(found, "calm") and _shown(found, "confident"))
+        self.data.counters["answered"] = int(meets_rule and not defensive and not bashing)
+        self.data.counters["offended"] = int(bashing) * 2 or int(defensive)
+        if not self.data.counters["answered"]:
+            self.data.presses += 1
+
+    def answered(self) -> bool:
+        return bool(self.data.counters.get("answered"))
+
+    def trust_gone(self) -> bool:
+        return self.data.trust <= 0 or self.data.presses > MAX_PRESSES or (self.out_of_time() and not self.answered())
+
+    def line_key(self, found: Mapping[str, Behaviour]) -> str:
+        if self.state_name in self.TERMINAL:
+            return self.state_name
+        offended = self.data.counters.get("offended", 0)
+        return "bashing" if offended == 2 else "defensive" if offended == 1 else "press"
+
+    def score(self) -> DrillScore:
+        return score_rumour(from_records(self.records()), bool(self.scenario.true_rumour), self.data.outcome,
+                            self.data.presses)
