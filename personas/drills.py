@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from personas.loader import ID_PATTERN, read_text
+from personas.loader import ID_PATTERN, read_line, read_text
 from personas.models import Text
 from personas.yamlnodes import DataError, Node
 
@@ -22,7 +22,7 @@ LINE_KINDS = {
 EXTRA_TEXTS = {"rumour": ("facts",), "price": ("pressure", "real_reason", "room")}
 COMMON_TEXTS = ("industry", "org", "product", "competitor", "customer", "situation", "purpose")
 MIN_LINES = 3
-PLACEHOLDERS = ("{product}", "{org}", "{competitor}")
+PLACEHOLDERS = ("product", "org", "competitor")
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def load_scenario(path: Path) -> DrillScenario:
         raise root.field("id").error(f"must equal the file name '{path.stem}'", scenario_id)
     lines_node = root.field("lines")
     lines_node.only(set(LINE_KINDS[kind]))
-    lines = {name: tuple(read_text(item) for item in lines_node.field(name).list(MIN_LINES))
+    lines = {name: tuple(read_text(item, PLACEHOLDERS) for item in lines_node.field(name).list(MIN_LINES))
              for name in LINE_KINDS[kind]}
     debrief = root.field("debrief")
     debrief.only({"key_point", "model_replies"})
@@ -76,10 +76,10 @@ def load_scenario(path: Path) -> DrillScenario:
         items = replies.field(lang).list(2)
         if len(items) > 3:
             raise replies.field(lang).error("give 2 or 3 model replies", len(items))
-        model_replies[lang] = tuple(item.str() for item in items)
+        model_replies[lang] = tuple(read_line(item, PLACEHOLDERS) for item in items)
     return DrillScenario(
         id=scenario_id, drill=kind, texts={name: read_text(root.field(name)) for name in names}, lines=lines,
-        key_point=read_text(debrief.field("key_point")), model_replies=model_replies,
+        key_point=read_text(debrief.field("key_point"), PLACEHOLDERS), model_replies=model_replies,
         true_rumour=_bool(root.field("true_rumour")) if kind == "rumour" else None, source=str(path))
 
 

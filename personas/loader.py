@@ -34,23 +34,24 @@ _TOP_FIELDS = {
 }
 
 
-def _line(node: Node) -> str:
+def read_line(node: Node, placeholders: tuple[str, ...] = PLACEHOLDERS) -> str:
     value = node.str()
     for name in _PLACEHOLDER.findall(value):
-        if name not in PLACEHOLDERS:
-            raise node.error(f"unknown placeholder {{{name}}}; allowed: {{product}}, {{org}}", value)
+        if name not in placeholders:
+            allowed = ", ".join("{" + p + "}" for p in placeholders)
+            raise node.error(f"unknown placeholder {{{name}}}; allowed: {allowed}", value)
     return value
 
 
-def read_text(node: Node) -> Text:
+def read_text(node: Node, placeholders: tuple[str, ...] = PLACEHOLDERS) -> Text:
     """A {zh, en} pair; both languages are required."""
     node.only(set(LANGUAGES))
-    return _pair(node)
+    return _pair(node, placeholders)
 
 
-def _pair(node: Node) -> Text:
+def _pair(node: Node, placeholders: tuple[str, ...] = PLACEHOLDERS) -> Text:
     """The zh and en fields of a mapping that may hold other fields too."""
-    return Text(zh=_line(node.field("zh")), en=_line(node.field("en")))
+    return Text(zh=read_line(node.field("zh"), placeholders), en=read_line(node.field("en"), placeholders))
 
 
 def _texts(node: Node, min_len: int) -> tuple[Text, ...]:
@@ -115,7 +116,7 @@ def _model_replies(node: Node) -> dict[str, tuple[str, ...]]:
         items = node.field(lang).list(2)
         if len(items) > 3:
             raise node.field(lang).error("give 2 or 3 model replies", len(items))
-        result[lang] = tuple(_line(item) for item in items)
+        result[lang] = tuple(read_line(item) for item in items)
     return result
 
 

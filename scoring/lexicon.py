@@ -8,8 +8,8 @@ scores each label as its strongest cue plus `further_factor` times the rest, add
 "none", and takes a softmax; the evidence is the quoted hits of the winning motive. Chinese and
 English cues are tried on every reply, so mixed-language replies need no language detection.
 Measured on the bank's later batches before tuning on them, accuracy on unseen replies was about
-0.55-0.73 (zh) and 0.48-0.58 (en): a keyword lexicon misses paraphrase, which is why embedding
-backends are planned behind `scoring.classifier.default_classifier`.
+0.55-0.73 (zh) and 0.48-0.58 (en): a keyword lexicon misses paraphrase, so the default backend
+fuses it with sentence embeddings (scoring/fusion.py), reading raw scores through `analyse`.
 """
 
 from __future__ import annotations
@@ -269,7 +269,7 @@ class LexiconClassifier:
     def from_file(cls, path: str | pathlib.Path) -> LexiconClassifier:
         return cls(load_lexicon(str(pathlib.Path(path).resolve())))
 
-    def _scores(self, hits: list[Hit]) -> dict[str, float]:
+    def cue_scores(self, hits: list[Hit]) -> dict[str, float]:
         """Per label: its strongest cue in full, every further cue (or repeat of one) scaled down."""
         lex = self.lexicon
         weights: dict[str, list[float]] = {label: [] for label in LABELS}
@@ -284,14 +284,18 @@ class LexiconClassifier:
         scores[NONE] += lex.none_prior
         return scores
 
-    def classify(self, text: str) -> Classification:
+    def analyse(self, text: object) -> tuple[str, list[Hit], dict[str, float]]:
+        """The bounded text, its cue hits that survive negation, and the raw (pre-softmax) label scores."""
         text = as_text(text)
         norm = normalise(text)
-        lex = self.lexicon
-        hits = lex.motives.find(norm)
-        negators = lex.negation.find(norm) if hits else []
+        hits = self.lexicon.motives.find(norm)
+        negators = self.lexicon.negation.find(norm) if hits else []
         kept = [h for h in hits if h.label == NONE or not (negators and is_negated(norm, h, negators))]
-        scores = self._scores(kept)
+        return text, kept, self.cue_scores(kept)
+
+    def classify(self, text: str) -> Classification:
+        lex = self.lexicon
+        text, kept, scores = self.analyse(text)
         best = max(MOTIVES, key=lambda m: (scores[m], max((h.weight for h in kept if h.label == m), default=0)))
         motive = best if scores[best] > scores[NONE] else NONE
         top = max(scores.values())
