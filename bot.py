@@ -223,15 +223,18 @@ def parser() -> argparse.ArgumentParser:
     scenarios = sub.add_parser("scenarios", help="list every scenario")
     scenarios.add_argument("--json", action="store_true", help="one JSON object per line")
     sub.add_parser("check-data", help="validate every data file")
-    evaluate = sub.add_parser("evaluate", help="measure every classifier backend on the held-out evaluation set")
-    evaluate.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to scoring.evaluate")
+    sub.add_parser("evaluate", help="measure every classifier backend on the held-out evaluation set",
+                   add_help=False)
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     return main
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args, rest = parser().parse_known_args(argv)
+    if rest and args.command != "evaluate":
+        parser().error(f"unrecognized arguments: {' '.join(rest)}")
+    args.rest = rest
     try:
         settings = load_settings()
     except ConfigError as exc:

@@ -1,19 +1,19 @@
 """`python bot.py evaluate`: measure every motive backend on the held-out set data/scoring/eval/{zh,en}.yaml.
 
-For each backend and language it prints accuracy, per-class F1, macro-F1 and the confusion matrix, the
-speed of classifying one reply at a time with the whole process pinned to one CPU core (replies per
-second), the load time of the scorer (a fresh process building it from its cached weights, imports and a
-first reply included) and the memory it holds once loaded (resident-set growth of that process, MB).
-Learned backends are trained first if their cache is missing (reported as `prepare_s`). A summary table
-follows, and the last line is one JSON object with every figure. The evaluation set is for measurement
-only: nothing here feeds back into training, thresholds or weights. Options: --backend NAME
-(repeatable; default all), --lang zh|en (repeatable; default both), --data-dir, --cache-dir.
+Each backend is first built in this process (training it if its cache is missing: `prepare_s`), then
+measured in a fresh process pinned to one CPU core with one BLAS thread: the load time (imports, building
+from cached weights and a first reply), the memory the loaded scorer adds (resident-set growth, MB), and
+the eval replies classified one call each, as the bot does, repeated for at least half a second to give
+replies per second. Per backend and language it prints accuracy, per-class F1, macro-F1 and the confusion
+matrix; then a summary table against issue 3's targets; the last line is one JSON object with every figure.
+The evaluation set is for measurement only: nothing here feeds back into training, weights or thresholds.
+Options: --backend NAME (repeatable; default all), --lang zh|en (repeatable; default both), --data-dir,
+--cache-dir.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import pathlib
@@ -23,7 +23,7 @@ import time
 
 import yaml
 
-from scoring.classifier import BACKENDS, DEFAULT_BACKEND, DEFAULT_CACHE_DIR, ROOT, build, data_path, classifier_by_name
+from scoring.classifier import BACKENDS, DEFAULT_BACKEND, DEFAULT_CACHE_DIR, ROOT, build, classifier_by_name, data_path
 from scoring.types import LABELS, MotiveClassifier
 
 TARGET_MACRO_F1 = 0.85
@@ -48,38 +48,23 @@ def metrics(gold: list[str], pred: list[str]) -> dict:
             "per_class_f1": f1, "confusion": confusion}
 
 
-@contextlib.contextmanager
-def one_core():
-    """Pin every thread of this process to one CPU (BLAS pools included); restore the old affinity after."""
-    if not hasattr(os, "sched_setaffinity"):
-        yield
-        return
-    before = os.sched_getaffinity(0)
-    tids = [int(t) for t in os.listdir("/proc/self/task")] if os.path.isdir("/proc/self/task") else [0]
-    core = {min(before)}
-    for tid in tids:
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(tid, core)
-    try:
-        yield
-    finally:
-        for tid in tids:
-            with contextlib.suppress(OSError):
-                os.sched_setaffinity(tid, before)
+def pin_to_one_core() -> None:
+    """Pin this process (and every thread it starts later) to one CPU, where the platform allows it."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
 
 def timed_predictions(clf: MotiveClassifier, texts: list[str]) -> tuple[list[str], float]:
-    """Predictions for `texts`, one reply per call, and the replies per second on one core."""
+    """Predictions for `texts`, one reply per call, and replies per second (repeated for at least MIN_TIMING_S)."""
     clf.classify(texts[0])  # warm up
-    with one_core():
-        start, done, pred = time.perf_counter(), 0, []
-        while True:
-            out = [clf.classify(text).motive for text in texts]
-            pred = pred or out
-            done += len(texts)
-            elapsed = time.perf_counter() - start
-            if elapsed >= MIN_TIMING_S:
-                return pred, done / elapsed
+    start, done, pred = time.perf_counter(), 0, []
+    while True:
+        out = [clf.classify(text).motive for text in texts]
+        pred = pred or out
+        done += len(texts)
+        elapsed = time.perf_counter() - start
+        if elapsed >= MIN_TIMING_S:
+            return pred, done / elapsed
 
 
 def rss_mb() -> float:
@@ -92,32 +77,40 @@ def rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def probe_load(name: str, data_dir: pathlib.Path, cache_dir: pathlib.Path) -> dict:
-    """In this (fresh) process: how long building backend `name` takes and how much memory it adds."""
+def probe(name: str, data_dir: pathlib.Path, cache_dir: pathlib.Path, langs: list[str]) -> dict:
+    """In a fresh process pinned to one core: load backend `name`, then classify each eval set reply by reply."""
+    pin_to_one_core()
     before, start = rss_mb(), time.perf_counter()
-    build(name, data_dir, cache_dir).classify("warm up 预热")
-    return {"load_s": round(time.perf_counter() - start, 3), "memory_mb": round(rss_mb() - before, 1)}
+    clf = build(name, data_dir, cache_dir)
+    clf.classify("warm up 预热")
+    result = {"load_s": round(time.perf_counter() - start, 3), "memory_mb": round(rss_mb() - before, 1), "langs": {}}
+    for lang in langs:
+        pred, speed = timed_predictions(clf, [item["text"] for item in load_eval(data_dir, lang)])
+        result["langs"][lang] = {"pred": pred, "replies_per_s": round(speed, 1)}
+    return result
 
 
-def measure_load(name: str, data_dir: pathlib.Path, cache_dir: pathlib.Path) -> dict:
-    command = [sys.executable, "-m", "scoring.evaluate", "--probe-load", name,
-               "--data-dir", str(data_dir), "--cache-dir", str(cache_dir)]
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+def run_probe(name: str, data_dir: pathlib.Path, cache_dir: pathlib.Path, langs: list[str]) -> dict:
+    command = [sys.executable, "-m", "scoring.evaluate", "--probe", name, "--data-dir", str(data_dir),
+               "--cache-dir", str(cache_dir), *(f"--lang={lang}" for lang in langs)]
+    env = os.environ | {var: "1" for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     if run.returncode != 0:
-        raise RuntimeError(f"loading {name} in a fresh process failed: {run.stderr.strip()[-500:]}")
+        raise RuntimeError(f"measuring {name} in a fresh process failed: {run.stderr.strip()[-800:]}")
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
 def evaluate_backend(name: str, langs: list[str], data_dir: pathlib.Path, cache_dir: pathlib.Path) -> dict:
+    """Train or load the backend here (so its cache exists), then measure it in a fresh one-core process."""
     start = time.perf_counter()
-    clf = classifier_by_name(name, data_dir, cache_dir)
-    result = {"prepare_s": round(time.perf_counter() - start, 3), **measure_load(name, data_dir, cache_dir)}
-    result["langs"] = {}
+    classifier_by_name(name, data_dir, cache_dir)
+    prepare = round(time.perf_counter() - start, 3)
+    probed = run_probe(name, data_dir, cache_dir, langs)
+    result = {"prepare_s": prepare, "load_s": probed["load_s"], "memory_mb": probed["memory_mb"], "langs": {}}
     for lang in langs:
-        items = load_eval(data_dir, lang)
-        pred, speed = timed_predictions(clf, [item["text"] for item in items])
-        figures = metrics([item["label"] for item in items], pred)
-        figures["replies_per_s"] = round(speed, 1)
+        gold = [item["label"] for item in load_eval(data_dir, lang)]
+        figures = metrics(gold, probed["langs"][lang]["pred"])
+        figures["replies_per_s"] = speed = probed["langs"][lang]["replies_per_s"]
         figures["weakest"] = min(figures["per_class_f1"].items(), key=lambda kv: kv[1])
         figures["meets_targets"] = (figures["macro_f1"] >= TARGET_MACRO_F1 and figures["weakest"][1] >= TARGET_CLASS_F1
                                     and speed >= TARGET_SPEED)
@@ -156,18 +149,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", action="append", choices=("zh", "en"), help="a language to measure (repeatable)")
     p.add_argument("--data-dir", type=pathlib.Path, default=None, help="data directory (default: the repo's data/)")
     p.add_argument("--cache-dir", type=pathlib.Path, default=DEFAULT_CACHE_DIR, help="where trained weights live")
-    p.add_argument("--probe-load", metavar="NAME", choices=BACKENDS, help=argparse.SUPPRESS)
+    p.add_argument("--probe", metavar="NAME", choices=BACKENDS, help=argparse.SUPPRESS)
     return p
 
 
 def main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
+    args = parser().parse_args(argv[1:] if argv[:1] == ["--"] else argv)  # bot.py passes a leading "--" on
     data_dir, cache_dir = data_path(args.data_dir), args.cache_dir.resolve()
-    if args.probe_load:
-        print(json.dumps(probe_load(args.probe_load, data_dir, cache_dir)))
+    langs = list(dict.fromkeys(args.lang or ["zh", "en"]))
+    if args.probe:
+        print(json.dumps(probe(args.probe, data_dir, cache_dir, langs)))
         return 0
     backends = list(dict.fromkeys(args.backend or BACKENDS))
-    langs = list(dict.fromkeys(args.lang or ["zh", "en"]))
     results = {name: evaluate_backend(name, langs, data_dir, cache_dir) for name in backends}
     for name, result in results.items():
         print(f"\n# {name}: load {result['load_s']:.2f} s, memory {result['memory_mb']:.1f} MB, "

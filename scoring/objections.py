@@ -4,13 +4,17 @@ The competitor-rumour drill scores calm, defensive, bashes_competitor, redirects
 confident; the price-only drill scores immediate_discount, probes_reason, leaves_room, trades_concession,
 value_framing and self_focused (deck slides 24-28 and 39-40; definitions in data/drills/README.md). Cue
 patterns live in data/scoring/objections.yaml and use the hot-button lexicon's syntax and normalisation
-(scoring.lexicon): a behaviour is shown by any of its own cues, or by one cue from every list of a
-`together` group inside one sentence ("如果" + "签三年" + "再让", "if you" + "commit" + "discount"). A cue
-is dropped when a negation phrase frames it away in the same clause ("我不是说他们不好", "I'm not going to
-knock them"). `implied_by` and `blocked_by` relate behaviours: calm is implied by the deck's good moves
-unless the reply is defensive or runs the competitor down, and a concession traded for something is not an
-immediate discount. Evidence is always an exact substring of the reply. The file is read once and cached;
-any input (empty, emoji, control characters, 4,096 characters) is handled without raising.
+(scoring.lexicon). A behaviour is shown by any of its own cues, or by one cue from every list of a
+`together` group inside one sentence ("如果" + "签三年" + "再让", "if you" + "three-year" + "discount"). A
+cue is dropped when a negation phrase frames it away in the same clause ("我不是说他们不好", "I'm not going
+to knock them"), or when one of the behaviour's `veto` phrases shares its sentence (a closing "您看行吗？"
+is not a probing question). `implied_by` and `blocked_by` relate behaviours: calm is implied by the deck's
+good moves unless the reply is defensive or runs the competitor down; a concession traded for something is
+not an immediate discount. Every pattern of a drill runs once per reply through one anchor index; overlaps
+are resolved, longest first, within each behaviour's own channel (cues with negators, vetoes, each
+together-list), so one list never swallows another's hit. Evidence is always an exact substring of the
+reply. The file is read once and cached; any input (empty, emoji, control characters, 4,096 characters)
+is handled without raising.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import functools
 import pathlib
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 
 import yaml
@@ -33,18 +38,43 @@ OBJECTION_BEHAVIOURS: dict[str, tuple[str, ...]] = {
 OBJECTIONS_FILE = pathlib.Path(__file__).resolve().parent.parent / "data" / "scoring" / "objections.yaml"
 MAX_EVIDENCE = 6  # quotes kept per behaviour
 _NEGATORS = ("neg_before", "neg_after")
+_SHARED = "*"  # the owner of the shared negation phrases
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]|\.(?:\s|$)")
-_KEYS = {"zh", "en", "negation", "negation_after", "together", "implied_by", "blocked_by"}
+_KEYS = {"zh", "en", "negation", "negation_after", "veto", "together", "implied_by", "blocked_by"}
 
 
 @dataclass(frozen=True)
-class _Spec:
-    """One behaviour compiled: its cues, negators and together-groups in one CueSet, and its relations."""
-
-    cues: CueSet
+class _Relations:
     groups: tuple[int, ...]  # the number of lists in each together group
     implied_by: tuple[str, ...]
     blocked_by: tuple[str, ...]
+
+
+class _DrillCues(CueSet):
+    """Every cue of one drill, labelled "behaviour|channel"; `channels` finds them all in one pass."""
+
+    def channels(self, norm: str) -> dict[str, list[Hit]]:
+        """Hits per label, overlaps resolved longest first within each label (shared negators copied in)."""
+        raw: dict[str, list[Hit]] = defaultdict(list)
+        for index in self._candidates(norm):
+            cue = self.cues[index]
+            if cue.anchor and cue.anchor not in norm:
+                continue
+            raw[cue.label] += [Hit(m.start(), m.end(), cue.label, 1.0, index)
+                               for m in cue.pattern.finditer(norm) if m.end() > m.start()]
+        resolved = {label: _longest(hits) for label, hits in raw.items()}
+        return resolved
+
+
+def _longest(hits: list[Hit]) -> list[Hit]:
+    taken: set[int] = set()
+    kept = []
+    for hit in sorted(hits, key=lambda h: (h.start - h.end, h.start)):
+        span = range(hit.start, hit.end)
+        if not taken.intersection(span):
+            taken.update(span)
+            kept.append(hit)
+    return sorted(kept)
 
 
 def _compile(raw, where: str, label: str) -> list[Cue]:
@@ -68,14 +98,13 @@ def _names(raw, where: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _spec(raw, where: str, shared: list[Cue], ids: tuple[str, ...]) -> _Spec:
+def _behaviour(raw, where: str, name: str, ids: tuple[str, ...]) -> tuple[list[Cue], _Relations]:
     if not isinstance(raw, dict) or not set(raw) <= _KEYS:
         raise LexiconError(f"{where}: expected a mapping with keys among {', '.join(sorted(_KEYS))}")
-    cues = list(shared)
-    for lang in ("zh", "en"):
-        cues += _compile(raw.get(lang, []), f"{where}.{lang}", "cue")
-    cues += _compile(raw.get("negation", []), f"{where}.negation", "neg_before")
-    cues += _compile(raw.get("negation_after", []), f"{where}.negation_after", "neg_after")
+    cues = [c for lang in ("zh", "en") for c in _compile(raw.get(lang, []), f"{where}.{lang}", f"{name}|cue")]
+    cues += _compile(raw.get("negation", []), f"{where}.negation", f"{name}|neg_before")
+    cues += _compile(raw.get("negation_after", []), f"{where}.negation_after", f"{name}|neg_after")
+    cues += _compile(raw.get("veto", []), f"{where}.veto", f"{name}|veto")
     groups = raw.get("together", [])
     if not isinstance(groups, list):
         raise LexiconError(f"{where}.together: expected a list of groups, each a list of cue lists")
@@ -84,16 +113,16 @@ def _spec(raw, where: str, shared: list[Cue], ids: tuple[str, ...]) -> _Spec:
         if not isinstance(group, list) or len(group) < 2:
             raise LexiconError(f"{where}.together[{g}]: expected at least two cue lists")
         for p, part in enumerate(group):
-            cues += _compile(part, f"{where}.together[{g}][{p}]", f"t{g}.{p}")
+            cues += _compile(part, f"{where}.together[{g}][{p}]", f"{name}|t{g}.{p}")
         sizes.append(len(group))
-    implied = _names(raw.get("implied_by", []), f"{where}.implied_by", ids)
-    blocked = _names(raw.get("blocked_by", []), f"{where}.blocked_by", ids)
-    return _Spec(CueSet(cues), tuple(sizes), implied, blocked)
+    relations = _Relations(tuple(sizes), _names(raw.get("implied_by", []), f"{where}.implied_by", ids),
+                           _names(raw.get("blocked_by", []), f"{where}.blocked_by", ids))
+    return cues, relations
 
 
 @functools.lru_cache(maxsize=4)
-def load_objections(path: str | pathlib.Path = OBJECTIONS_FILE) -> dict[str, dict[str, _Spec]]:
-    """Read, validate and compile the objection cue file (cached per path): drill -> behaviour -> spec."""
+def load_objections(path: str | pathlib.Path = OBJECTIONS_FILE) -> dict[str, tuple[_DrillCues, dict[str, _Relations]]]:
+    """Read, validate and compile the objection cue file (cached per path): drill -> (cues, relations)."""
     path = str(path)
     try:
         with open(path, encoding="utf-8") as handle:
@@ -105,14 +134,18 @@ def load_objections(path: str | pathlib.Path = OBJECTIONS_FILE) -> dict[str, dic
     negation = data.get("negation") or {}
     if not isinstance(negation, dict):
         raise LexiconError(f"{path}: negation: expected a mapping with before and after lists")
-    shared = _compile(negation.get("before", []), f"{path}: negation.before", "neg_before")
-    shared += _compile(negation.get("after", []), f"{path}: negation.after", "neg_after")
+    shared = _compile(negation.get("before", []), f"{path}: negation.before", f"{_SHARED}|neg_before")
+    shared += _compile(negation.get("after", []), f"{path}: negation.after", f"{_SHARED}|neg_after")
     drills = {}
     for drill, ids in OBJECTION_BEHAVIOURS.items():
         raw = data.get(drill)
         if not isinstance(raw, dict) or set(raw) != set(ids):
             raise LexiconError(f"{path}: {drill}: expected exactly the behaviours {', '.join(ids)}")
-        drills[drill] = {b: _spec(raw[b], f"{path}: {drill}.{b}", shared, ids) for b in ids}
+        cues, relations = list(shared), {}
+        for name in ids:
+            own, relations[name] = _behaviour(raw[name], f"{path}: {drill}.{name}", name, ids)
+            cues += own
+        drills[drill] = (_DrillCues(cues), relations)
     return drills
 
 
@@ -120,18 +153,23 @@ def _sentence_of(norm: str, pos: int) -> int:
     return len(_SENTENCE_END.findall(norm, 0, pos))
 
 
-def _shown(spec: _Spec, norm: str) -> list[Hit]:
-    """The live hits that show the behaviour on their own or as a complete together-group."""
-    hits = spec.cues.find(norm)
-    negators = [h for h in hits if h.label in _NEGATORS]
-    live = [h for h in hits if h.label not in _NEGATORS and not (negators and is_negated(norm, h, negators))]
-    shown = [h for h in live if h.label == "cue"]
-    for g, size in enumerate(spec.groups):
-        parts = [[h for h in live if h.label == f"t{g}.{p}"] for p in range(size)]
+def _shown(name: str, rel: _Relations, found: dict[str, list[Hit]], norm: str) -> list[Hit]:
+    """The live hits that show behaviour `name` on their own or as a complete together-group."""
+    main = _longest(found.get(f"{name}|cue", []) + [h for kind in _NEGATORS for owner in (name, _SHARED)
+                                                    for h in found.get(f"{owner}|{kind}", [])])
+    negators = [h._replace(label=h.label.split("|")[1]) for h in main if not h.label.endswith("|cue")]
+    vetoed = {_sentence_of(norm, h.start) for h in found.get(f"{name}|veto", [])}
+
+    def live(hits: list[Hit]) -> list[Hit]:
+        return [h for h in hits if not (negators and is_negated(norm, h, negators))
+                and not (vetoed and _sentence_of(norm, h.start) in vetoed)]
+
+    shown = live([h for h in main if h.label.endswith("|cue")])
+    for g, size in enumerate(rel.groups):
+        parts = [live(found.get(f"{name}|t{g}.{p}", [])) for p in range(size)]
         if not all(parts):
             continue
-        sentences = [{_sentence_of(norm, h.start) for h in part} for part in parts]
-        common = set.intersection(*sentences)
+        common = set.intersection(*({_sentence_of(norm, h.start) for h in part} for part in parts))
         shown += [h for part in parts for h in part if _sentence_of(norm, h.start) in common]
     return sorted(set(shown))
 
@@ -149,16 +187,16 @@ def detect_objection_behaviours(drill: str, text: str, path: str | pathlib.Path 
     """Detect every behaviour of `drill` ("rumour" or "price") in one trainee reply, each with its quotes."""
     if drill not in OBJECTION_BEHAVIOURS:
         raise ValueError(f"unknown objection drill {drill!r}; expected one of {', '.join(OBJECTION_BEHAVIOURS)}")
-    specs = load_objections(str(path) if path is not None else str(OBJECTIONS_FILE))[drill]
+    cues, relations = load_objections(str(path) if path is not None else str(OBJECTIONS_FILE))[drill]
     text = as_text(text)
     norm = normalise(text)
-    found = {b: _quotes(text, _shown(spec, norm)) if norm.strip() else () for b, spec in specs.items()}
-    for b, spec in specs.items():  # implications first, then blocks, each against the direct findings
-        if not found[b] and spec.implied_by:
-            implied = [q for other in spec.implied_by for q in found[other]]
-            found[b] = tuple(dict.fromkeys(implied))[:MAX_EVIDENCE]
-    direct = dict(found)
-    for b, spec in specs.items():
-        if any(direct[other] for other in spec.blocked_by):
-            found[b] = ()
-    return {b: Behaviour(bool(found[b]), found[b]) for b in OBJECTION_BEHAVIOURS[drill]}
+    found = cues.channels(norm) if norm.strip() else {}
+    shown = {name: _quotes(text, _shown(name, rel, found, norm)) for name, rel in relations.items()}
+    for name, rel in relations.items():  # implications first, then blocks, each against the direct findings
+        if not shown[name] and rel.implied_by:
+            shown[name] = tuple(dict.fromkeys(q for other in rel.implied_by for q in shown[other]))[:MAX_EVIDENCE]
+    direct = dict(shown)
+    for name, rel in relations.items():
+        if any(direct[other] for other in rel.blocked_by):
+            shown[name] = ()
+    return {name: Behaviour(bool(shown[name]), shown[name]) for name in OBJECTION_BEHAVIOURS[drill]}

@@ -142,3 +142,11 @@ def test_hostile_input_never_raises(text: object) -> None:
     result = detect_behaviours(text)  # type: ignore[arg-type]
     assert set(result) == set(BEHAVIOURS)
     assert all(isinstance(b, Behaviour) for b in result.values())
+
+
+def test_a_pronoun_inside_a_word_is_not_an_ask() -> None:
+    """'will impress everyone who visits' once matched 'will i…visit' as a request for a visit."""
+    from scoring.behaviours import detect_behaviours
+
+    assert not detect_behaviours("Our brand alone will impress everyone who visits your facility.")["commitment_ask"].present
+    assert detect_behaviours("Will you join a site visit on Tuesday?")["commitment_ask"].present

@@ -13,7 +13,7 @@ import pathlib
 import pytest
 import yaml
 
-from scoring.classifier import default_classifier
+from scoring.classifier import classifier_by_name, default_classifier
 from scoring.lexicon import LexiconClassifier, LexiconError
 from scoring.types import LABELS, MOTIVES, NONE, Classification, MotiveClassifier
 
@@ -25,7 +25,8 @@ FLOORS = {"zh": (0.93, 0.93, 0.88), "en": (0.90, 0.90, 0.85)}
 
 @pytest.fixture(scope="module")
 def clf() -> MotiveClassifier:
-    return default_classifier()
+    """These tests are of the lexicon backend itself (the default fuses it with embeddings)."""
+    return classifier_by_name("lexicon")
 
 
 def load_bank(lang: str) -> list[dict]:
@@ -59,15 +60,16 @@ def test_bank_accuracy_floor(clf: MotiveClassifier, lang: str) -> None:
     assert min(recalls.values()) >= min_recall, recalls
 
 
-def test_default_classifier_is_cached_per_path(clf: MotiveClassifier, tmp_path: pathlib.Path) -> None:
-    assert default_classifier() is clf and default_classifier(DATA) is clf
+def test_lexicon_backend_is_cached_per_path(clf: MotiveClassifier, tmp_path: pathlib.Path) -> None:
+    assert classifier_by_name("lexicon") is clf and classifier_by_name("lexicon", DATA) is clf
     assert clf.name == "lexicon" and isinstance(clf, LexiconClassifier)
+    assert default_classifier() is default_classifier(DATA)
     (tmp_path / "scoring").mkdir()
     (tmp_path / "scoring" / "lexicon.yaml").write_text(
         (DATA / "scoring" / "lexicon.yaml").read_text(encoding="utf-8"), encoding="utf-8"
     )
-    other = default_classifier(tmp_path)
-    assert other is not clf and other is default_classifier(tmp_path)
+    other = classifier_by_name("lexicon", tmp_path)
+    assert other is not clf and other is classifier_by_name("lexicon", tmp_path)
 
 
 @pytest.mark.parametrize(
