@@ -137,9 +137,10 @@ def cmd_console(settings: Settings, args, intro: bool = False) -> int:
 
 def cmd_classify(_settings: Settings, args) -> int:
     from scoring.classifier import default_classifier
-    from scoring.objections import detect_objection_behaviours
 
     classifier = default_classifier()
+    if args.drill in ("rumour", "price"):
+        from scoring.objections import detect_objection_behaviours
     for line in sys.stdin:
         text = line.rstrip("\n")
         if not text.strip():
