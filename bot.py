@@ -71,9 +71,12 @@ def build_application(settings: Settings, services=None):
     from channels.coach import Coach
     from channels.telegram.common import CONTEXT_TYPES
     from channels.telegram.handlers import register
+    from channels.telegram.weekly import TelegramNotifier, register_jobs
+    from channels.weekly import Weekly
     from dialogs.i18n import Translator
     from storage.repository import Store
     from storage.teams import Teams
+    from storage.weekly import WeeklyStore
 
     if not settings.token:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
@@ -86,6 +89,7 @@ def build_application(settings: Settings, services=None):
         for lang, code in (("zh", None), ("zh", "zh"), ("en", "en")):
             commands = [BotCommand(name, translator(lang, f"commands.{name}")) for name in names]
             await application.bot.set_my_commands(commands, language_code=code)
+        await register_jobs(application, settings.weekly_sweep_seconds)
         log.info("bot @%s ready", application.bot.username)
 
     async def post_shutdown(application: Application) -> None:
@@ -101,6 +105,7 @@ def build_application(settings: Settings, services=None):
     application.bot_data.default_language = settings.default_language
     application.bot_data.teams = Teams(store)
     application.bot_data.admin_ids = settings.admin_ids
+    application.bot_data.weekly = Weekly(coach, WeeklyStore(store), TelegramNotifier(application.bot), translator)
     register(application)
     return application
 

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
     default_language: str = "zh"
     early_window: int = Field(default=3, ge=1, le=10)
+    weekly_sweep_seconds: int = Field(default=60, ge=1, le=3600)
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod

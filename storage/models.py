@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
@@ -14,10 +14,32 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator):
+    """A moment in UTC, aware in Python on every database (SQLite stores it naive, as UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: storage takes aware datetimes only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -31,8 +53,10 @@ class User(Base):
     first_name: Mapped[str] = mapped_column(String(256), default="")
     username: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8), default="zh")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # false once the user has blocked the bot: no more weekly invitations
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class DrillSession(Base):
@@ -57,9 +81,9 @@ class DrillSession(Base):
     seed: Mapped[int] = mapped_column(BigInteger)
     score: Mapped[int | None] = mapped_column(Integer)
     identified_at: Mapped[int | None] = mapped_column(Integer)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     exchanges: Mapped[list[Exchange]] = relationship(back_populates="session", order_by="Exchange.seq")
 
@@ -75,7 +99,7 @@ class Exchange(Base):
     text: Mapped[str] = mapped_column(Text)
     classification: Mapped[dict | None] = mapped_column(JSON)
     points: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     session: Mapped[DrillSession] = relationship(back_populates="exchanges")
 
@@ -90,7 +114,7 @@ class Team(Base):
     invite_code: Mapped[str | None] = mapped_column(String(32), unique=True)  # trainees join with it
     trainer_code: Mapped[str | None] = mapped_column(String(32), unique=True)  # single use: makes a trainer
     created_by: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Membership(Base):
@@ -99,7 +123,7 @@ class Membership(Base):
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(16))  # trainer | trainee
-    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ScoreOverride(Base):
@@ -113,4 +137,42 @@ class ScoreOverride(Base):
     old_score: Mapped[int | None] = mapped_column(Integer)
     new_score: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Schedule(Base):
+    """A team's weekly drill: when the window opens (local day and time in an IANA zone) and for how long."""
+
+    __tablename__ = "schedules"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 = Monday
+    at: Mapped[str] = mapped_column(String(5))  # HH:MM local
+    tz: Mapped[str] = mapped_column(String(64))
+    window_minutes: Mapped[int] = mapped_column(Integer)
+    reminder_minutes: Mapped[int] = mapped_column(Integer)  # before the window closes
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_opened: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the window invitations went out for
+    digest_sent: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the window whose digest went out
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Assignment(Base):
+    """One trainee's graded drill of one weekly window."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("team_id", "user_id", "window_start", name="uq_assignment_window"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(32))
+    persona: Mapped[str | None] = mapped_column(String(64))
+    level: Mapped[str | None] = mapped_column(String(16))
+    drill_id: Mapped[int | None] = mapped_column(ForeignKey("drill_sessions.id", ondelete="SET NULL"))
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    score: Mapped[int | None] = mapped_column(Integer)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from storage.models import DrillSession, Exchange, User
+from storage.models import Assignment, DrillSession, Exchange, User
 
 Clock = Callable[[], datetime]
 
@@ -103,6 +103,9 @@ class Store:
             drill.state, drill.data, drill.updated_at = saved["state"], saved["data"], now
             if finished:
                 drill.ended_at, drill.score, drill.identified_at = now, score, identified_at
+                if drill.mode == "assigned":  # the weekly assignment it answers is done, in the same transaction
+                    await session.execute(update(Assignment).where(Assignment.drill_id == drill_id)
+                                          .values(completed_at=now, score=score))
             last = await session.scalar(select(func.max(Exchange.seq)).where(Exchange.session_id == drill_id))
             self._add_exchanges(session, drill_id, last or 0, exchanges, now)
             if points_by_reply:

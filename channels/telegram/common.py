@@ -12,6 +12,7 @@ from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from channels.coach import Coach
 from channels.telegram import keyboards
+from channels.weekly import Weekly
 from dialogs.i18n import Translator
 from dialogs.messages import Message
 from reports.transcript import split_message
@@ -25,6 +26,7 @@ class BotServices:
     coach: Coach = None  # type: ignore[assignment]
     teams: Teams = None  # type: ignore[assignment]
     t: Translator = None  # type: ignore[assignment]
+    weekly: Weekly = None  # type: ignore[assignment]
     default_language: str = "zh"
     admin_ids: tuple[int, ...] = field(default=())
 

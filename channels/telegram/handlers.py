@@ -13,7 +13,7 @@ from telegram import InputFile, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from channels.telegram import keyboards, trainer
+from channels.telegram import keyboards, trainer, weekly
 from channels.telegram.common import Context, say, send_all, telegram_language, user_language
 from dialogs.hot_button import DrillError
 from dialogs.registry import HOT_BUTTON, OBJECTION_ENGINES
@@ -280,6 +280,8 @@ def register(application: Application) -> None:
     application.add_handler(MessageHandler(private & filters.COMMAND, unknown_command))
     application.add_handler(MessageHandler(private & filters.TEXT, text_reply))
     application.add_handler(MessageHandler(private & ~filters.TEXT, not_text))
+    application.add_handler(CommandHandler("schedule", weekly.schedule_command, filters=private))
     application.add_handler(CallbackQueryHandler(trainer.override_hint, pattern=r"^override\|\d{1,12}\|$"))
+    application.add_handler(CallbackQueryHandler(weekly.start_assigned, pattern=r"^assigned\|\d{1,12}\|$"))
     application.add_handler(CallbackQueryHandler(button))
     application.add_error_handler(on_error)
