@@ -85,7 +85,7 @@ def build_application(settings: Settings, services=None):
     coach = Coach(store, services or engine_services(), translator, settings.early_window)
 
     async def post_init(application: Application) -> None:
-        names = ("start", "drill", "rumour", "price", "end", "me", "leaderboard", "lang", "help")
+        names = ("start", "drill", "rumour", "price", "visit", "end", "me", "leaderboard", "lang", "help")
         for lang, code in (("zh", None), ("zh", "zh"), ("en", "en")):
             commands = [BotCommand(name, translator(lang, f"commands.{name}")) for name in names]
             await application.bot.set_my_commands(commands, language_code=code)
@@ -215,7 +215,7 @@ def parser() -> argparse.ArgumentParser:
     sub = main.add_subparsers(dest="command")
     sub.add_parser("run", help="run the Telegram bot (long polling)")
     console = sub.add_parser("console", help="practise a drill in the terminal")
-    console.add_argument("--drill", choices=["hotbutton", "rumour", "price"], default="hotbutton")
+    console.add_argument("--drill", choices=["hotbutton", "rumour", "price", "visit"], default="hotbutton")
     console.add_argument("--scenario", help="a scenario id (see `python bot.py scenarios`)")
     console.add_argument("--persona", choices=["fatalist", "aggressive", "deliberate", "relational", "caring"])
     console.add_argument("--level", choices=LEVELS)

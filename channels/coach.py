@@ -15,6 +15,7 @@ from dialogs.hot_button import HotButtonDrill
 from dialogs.i18n import Translator
 from dialogs.messages import COACH, DEBRIEF, PERSONA, SCENARIO, Message
 from dialogs.registry import HOT_BUTTON, Drill, new_drill, render_end, restore_drill, row_fields
+from dialogs.visit import VisitDrill
 from storage.models import DrillSession
 from storage.repository import NewExchange, Store
 
@@ -35,6 +36,8 @@ def _exchanges(messages: list[Message]) -> list[NewExchange]:
 
 def _scored_reply(drill: Drill) -> dict:
     """What the transcript keeps of the last trainee reply: how it was classified and answered."""
+    if isinstance(drill, VisitDrill):
+        return drill.last_reply()
     record = drill.data.replies[-1]
     if isinstance(drill, HotButtonDrill):
         return {"classification": record.classification, "behaviours": record.behaviours,
@@ -85,7 +88,7 @@ class Coach:
     async def guess(self, user_id: int, drill_id: int, motive: str) -> Outcome:
         row = await self._current(user_id, drill_id)
         drill = self._load(row)
-        if not isinstance(drill, HotButtonDrill):
+        if not isinstance(drill, HotButtonDrill | VisitDrill):
             raise DrillError("stale_button")
         messages = drill.guess(motive, self.t)
         return await self._save(row.id, drill, [NewExchange("guess", motive), *_exchanges(messages)], messages)
@@ -119,7 +122,7 @@ class Coach:
         score = drill.score()
         debrief = render_end(drill, self.t)
         points: dict[int, int] = {}
-        for item in score.items:
+        for item in score.items if not isinstance(drill, VisitDrill) else ():  # a visit's parts number apart
             if item.reply is not None and item.rule != "resolved":
                 points[item.reply] = points.get(item.reply, 0) + item.points
         await self.store.save_step(drill_id, drill.to_dict(), [*exchanges, *_exchanges(debrief)], finished=True,

@@ -16,6 +16,7 @@ from dialogs.hot_button import HotButtonDrill
 from dialogs.i18n import Translator
 from dialogs.messages import Message
 from dialogs.registry import HOT_BUTTON, Drill, new_drill, render_end
+from dialogs.visit import VisitDrill
 
 
 def _interactive(prompt: str, out: TextIO) -> Iterator[str]:
@@ -43,7 +44,7 @@ def play(drill: Drill, t: Translator, replies: Iterable[str], out: TextIO) -> No
         if not line:
             continue
         try:
-            if line.lower().startswith("/guess") and isinstance(drill, HotButtonDrill):
+            if line.lower().startswith("/guess") and isinstance(drill, HotButtonDrill | VisitDrill):
                 show(drill.guess(line[6:].strip().lower(), t))
             elif line.lower() == "/end":
                 drill.end()
@@ -65,7 +66,11 @@ def result_json(drill: Drill) -> dict:
     score = drill.score()
     result = {"drill": HOT_BUTTON if isinstance(drill, HotButtonDrill) else drill.KIND,
               "scenario": drill.data.scenario, "score": score.total, "breakdown": score.to_dict()["items"]}
-    if isinstance(drill, HotButtonDrill):
+    if isinstance(drill, VisitDrill):
+        result.update(persona=drill.persona.id, hot_button=drill.persona.hot_button, level="advanced",
+                      identified_at=score.identified_at, objection=drill.objection.KIND,
+                      outcome=drill.objection.data.outcome)
+    elif isinstance(drill, HotButtonDrill):
         result.update(persona=drill.persona.id, hot_button=drill.persona.hot_button, level=drill.data.level,
                       identified_at=score.identified_at)
     else:

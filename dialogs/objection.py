@@ -18,6 +18,7 @@ from transitions import Machine
 from dialogs.base import DrillError, Services, behaviours_dict, pick_line
 from dialogs.messages import PERSONA, SCENARIO, Button, Message
 from personas.drills import DrillScenario
+from personas.models import Text
 from scoring.rubric import DrillScore
 from scoring.types import Behaviour
 
@@ -67,6 +68,7 @@ class ObjectionDrill:
     def __init__(self, services: Services, data: ObjectionData, state: str | None = None) -> None:
         self.services, self.data = services, data
         self.scenario: DrillScenario = services.scenarios.get(data.scenario)
+        self.speaker: Text | None = None  # who says the customer's lines, when not the scenario's customer (a visit)
         initial = self.State(state) if state else list(self.State)[0]
         self.machine = Machine(model=self, states=self.State, transitions=self.TRANSITIONS, initial=initial,
                                auto_transitions=False)
@@ -150,7 +152,8 @@ class ObjectionDrill:
     def _line(self, key: str, t: Callable[..., str]) -> Message:
         lang = self.data.lang
         line = pick_line(self.data.seed, self.data.step, self.data.used_lines, key, self.scenario.lines[key])
-        text = t(lang, "drill.persona_line", customer=self.scenario.text("customer", lang),
+        speaker = (self.speaker or self.scenario.texts["customer"]).get(lang)
+        text = t(lang, "drill.persona_line", customer=speaker,
                  line=self.scenario.fill(line.get(lang), lang))
         buttons = () if self.finished or self.state_name in self.TERMINAL else (
             (Button(t(lang, "button.end"), "end"),),)

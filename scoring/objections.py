@@ -1,20 +1,18 @@
 """Per-reply behaviour detection for the two objection drills, each behaviour with the words that show it.
 
-The competitor-rumour drill scores calm, defensive, bashes_competitor, redirects, acknowledges, humour and
-confident; the price-only drill scores immediate_discount, probes_reason, leaves_room, trades_concession,
-value_framing and self_focused (deck slides 24-28 and 39-40; definitions in data/drills/README.md). Cues
-live in data/scoring/objections.yaml, in the hot-button lexicon's syntax and normalisation (scoring.lexicon):
-a behaviour is shown by one of its cues, or by one cue from every list of a `together` group in one sentence
-("如果" + "签三年" + "再让"). A cue is dropped when a negation phrase frames it away in its clause ("我不是说
-他们不好", "I'm not going to knock them") or a `veto` phrase shares its sentence (a closing "您看行吗？" is
-no probing question). Each drill's patterns run once per reply through one anchor index; overlaps are
-resolved longest first within each behaviour's channel, so one list never swallows another's hit. Cues miss
-paraphrase, so a Naive-Bayes model per language (Chinese character 1-3-grams; English words and word pairs,
-marked after a negation), trained at load time on data/scoring/objections_bank/ with thresholds chosen by
-out-of-fold F1, adds a behaviour the cues missed - never one the bank never pairs with a cued behaviour -
-quoting the sentence it finds most typical. Then `implied_by` (calm follows from the deck's good moves) and
-`blocked_by` (no calm in a defensive reply; a traded concession is not an immediate one) apply. Evidence is
-always an exact substring of the reply. All is built once and cached; no input makes it raise.
+Rumour drill: calm, defensive, bashes_competitor, redirects, acknowledges, humour, confident; price drill:
+immediate_discount, probes_reason, leaves_room, trades_concession, value_framing, self_focused (deck slides
+24-28, 39-40; data/drills/README.md). Cues in data/scoring/objections.yaml use the hot-button lexicon's
+syntax and normalisation: one cue, or one cue from every list of a `together` group in one sentence ("如果"
++ "签三年" + "再让"), shows a behaviour, unless a negation frames it away in its clause ("我不是说他们不好",
+"I'm not going to knock them") or a `veto` phrase shares its sentence ("您看行吗？" closes, it does not
+probe). A drill's patterns run once per reply through one anchor index, overlaps resolved longest first
+per behaviour and channel. Cues miss paraphrase, so a Naive-Bayes model per language (Chinese character
+1-3-grams; English words and pairs, marked after a negation), trained at load time on the labelled bank
+with thresholds set by out-of-fold F1, adds what the cues missed - never a behaviour the cues saw negated,
+nor one the bank never pairs with a cued one - quoting its most typical sentence. `implied_by` (calm follows
+from the good moves) and `blocked_by` (no calm when defensive; a traded concession is not immediate) come
+last. Quotes are exact substrings of the reply; all is built once and cached; no input makes it raise.
 """
 
 from __future__ import annotations
@@ -46,7 +44,6 @@ _SHARED = "*"  # the owner of the shared negation phrases
 _KEYS = {"zh", "en", "negation", "negation_after", "veto", "together", "implied_by", "blocked_by"}
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]|\.(?:\s|$)")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
-_CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _CLAUSE = re.compile(r"[,.;:!?\n—–。，！？；：、()（）]+")
 _LATIN_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SYMBOL = re.compile(r"[\u2600-\u27bf\U0001f300-\U0001faff]")
@@ -71,13 +68,11 @@ class _Model(NamedTuple):
     cv_f1: dict[str, float]
 
     def reads(self, norm: str) -> bool:
-        return len(_CJK_CHAR.findall(norm)) >= 8 if self.lang == "zh" else len(_LATIN_WORD.findall(norm)) >= 4
+        return sum(map(len, _CJK_RUN.findall(norm))) >= 8 if self.lang == "zh" else len(_LATIN_WORD.findall(norm)) >= 4
 
     def scores(self, feats: set[str]) -> np.ndarray:
         rows = [self.index[f] for f in feats if f in self.index]
-        if not rows:
-            return np.full(len(self.bias), -np.inf)
-        w = self.weights[rows]
+        w = self.weights[rows] if rows else np.full((1, len(self.bias)), -np.inf)
         return np.where(w.max(axis=0) >= self.min_weight, self.bias + w.sum(axis=0), -np.inf)
 
 
@@ -283,12 +278,15 @@ def _typical(text: str, norm: str, model: _Model, j: int) -> tuple[str, ...]:
     """The sentence whose features weigh most for behaviour j, quoted exactly."""
     ends = [m.end() for m in _SENTENCE_END.finditer(norm)]
     spans = [(a, b) for a, b in zip([0, *ends], [*ends, len(norm)], strict=True) if text[a:b].strip()]
-
-    def weight(span: tuple[int, int]) -> float:
-        return sum(model.weights[model.index[f], j] for f in _features(norm[span[0] : span[1]]) if f in model.index)
-
-    a, b = max(spans, key=weight, default=(0, 0))
+    a, b = max(spans, default=(0, 0), key=lambda span: sum(
+        model.weights[model.index[f], j] for f in _features(norm[span[0] : span[1]]) if f in model.index))
     return (text[a:b].strip(),) if text[a:b].strip() else ()
+
+
+def _imply(shown: dict[str, tuple[str, ...]], relations: dict[str, _Relations]) -> None:
+    for name, rel in relations.items():
+        if not shown[name] and rel.implied_by:
+            shown[name] = tuple(dict.fromkeys(q for other in rel.implied_by for q in shown[other]))[:MAX_EVIDENCE]
 
 
 def _quotes(text: str, hits: list[Hit]) -> tuple[str, ...]:
@@ -307,6 +305,7 @@ def detect_objection_behaviours(drill: str, text: str, path: str | pathlib.Path 
     ends = [m.start() for m in _SENTENCE_END.finditer(norm)]  # a hit's sentence: how many ends precede it
     hits = {name: _shown(name, rel, found, norm, ends) for name, rel in spec.relations.items()}
     shown = {name: _quotes(text, found_hits or []) for name, found_hits in hits.items()}
+    _imply(shown, spec.relations)
     cued = [j for j, name in enumerate(ids) if shown[name]]
     models = [m for m in spec.models if m.reads(norm)]
     feats = _features(norm) if models else set()
@@ -314,9 +313,7 @@ def detect_objection_behaviours(drill: str, text: str, path: str | pathlib.Path 
         for j in np.flatnonzero(model.scores(feats) > 0):
             if not shown[ids[j]] and hits[ids[j]] is not None and not model.apart[j, cued].any():
                 shown[ids[j]] = _typical(text, norm, model, int(j))
-    for name, rel in spec.relations.items():  # implications first, then blocks, each against the findings
-        if not shown[name] and rel.implied_by:
-            shown[name] = tuple(dict.fromkeys(q for other in rel.implied_by for q in shown[other]))[:MAX_EVIDENCE]
+    _imply(shown, spec.relations)
     direct = dict(shown)
     for name, rel in spec.relations.items():
         if any(direct[other] for other in rel.blocked_by):

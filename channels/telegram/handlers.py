@@ -16,7 +16,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from channels.telegram import keyboards, trainer, weekly
 from channels.telegram.common import Context, say, send_all, telegram_language, user_language
 from dialogs.hot_button import DrillError
-from dialogs.registry import HOT_BUTTON, OBJECTION_ENGINES
+from dialogs.registry import HOT_BUTTON, OBJECTION_ENGINES, VISIT
 from personas.models import LEVELS
 from reports import charts
 from storage.teams import TRAINER
@@ -108,7 +108,7 @@ async def _persona_menu(update: Update, context: Context, lang: str) -> None:
     t, catalog = context.bot_data.t, context.bot_data.coach.services.catalog
     personas = [(pid, f"{catalog.get(pid).name.get(lang)} · {catalog.get(pid).trait.get(lang)}")
                 for pid in catalog.ids]
-    objections = [(kind, t(lang, f"objection.kind_{kind}")) for kind in OBJECTION_ENGINES]
+    objections = [(kind, t(lang, f"objection.kind_{kind}")) for kind in (*OBJECTION_ENGINES, VISIT)]
     await update.effective_chat.send_message(t(lang, "pick_persona"),
                                              reply_markup=keyboards.persona_menu(t, lang, personas, objections))
 
@@ -120,11 +120,15 @@ async def _start_drill(update: Update, context: Context, lang: str, persona: str
 
 
 async def objection_command(update: Update, context: Context) -> None:
-    """/rumour [SCENARIO] and /price [SCENARIO]: an objection drill, a random scenario unless one is named."""
+    """/rumour [SCENARIO] and /price [SCENARIO]: an objection drill, a random scenario unless one is named.
+    /visit [PERSONA] [SCENARIO]: a full advanced visit with an objection mid-way."""
     lang = await user_language(update, context)
     kind = update.effective_message.text.split()[0].lstrip("/").split("@")[0].lower()
-    scenario = (context.args or [None])[0]
-    await _start_drill(update, context, lang, kind=kind, scenario=scenario.lower()[:64] if scenario else None)
+    args = [a.lower()[:64] for a in context.args or []]
+    persona = None
+    if kind == VISIT and args and args[0] in context.bot_data.coach.services.catalog.ids:
+        persona = args.pop(0)
+    await _start_drill(update, context, lang, persona, kind=kind, scenario=args[0] if args else None)
 
 
 # -- messages ---------------------------------------------------------------------------------------
@@ -190,9 +194,10 @@ async def _route_button(update: Update, context: Context, lang: str, data: keybo
             raise DrillError("forged_button")
         await query.answer()
         await chat.send_message(t(lang, "pick_level"), reply_markup=keyboards.level_menu(t, lang, value))
-    elif action in ("objection", "again") and value.partition(":")[0] in OBJECTION_ENGINES:
+    elif action in ("objection", "again") and value.partition(":")[0] in (*OBJECTION_ENGINES, VISIT):
         kind, _, scenario = value.partition(":")
-        if scenario and scenario not in {s.id for s in coach.services.scenarios.of_kind(kind)}:
+        if scenario and scenario not in {s.id for s in coach.services.scenarios.of_kind(kind)} | {
+                s for s in coach.services.scenarios.scenarios if kind == VISIT}:
             raise DrillError("forged_button")
         await query.answer()
         await _start_drill(update, context, lang, kind=kind, scenario=scenario or None)
@@ -270,7 +275,7 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("drill", drill_command, filters=private))
     application.add_handler(CommandHandler("end", end_command, filters=private))
     application.add_handler(CommandHandler("me", me_command, filters=private))
-    application.add_handler(CommandHandler(list(OBJECTION_ENGINES), objection_command, filters=private))
+    application.add_handler(CommandHandler([*OBJECTION_ENGINES, VISIT], objection_command, filters=private))
     trainer_commands = {"newteam": trainer.newteam, "invite": trainer.invite, "team": trainer.team_report,
                         "trainee": trainer.trainee_report, "transcript": trainer.transcript_command,
                         "override": trainer.override, "export": trainer.export, "heatmap": trainer.heatmap,
