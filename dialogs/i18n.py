@@ -19,10 +19,12 @@ LOCALE_DIR = Path(__file__).resolve().parent.parent / "data" / "locales"
 LANGUAGES = ("zh", "en")
 
 
-def _flatten(prefix: str, value: object, out: dict[str, str]) -> None:
+def _flatten(prefix: str, value: object, out: dict[str, str], path: Path) -> None:
     if isinstance(value, dict):
         for key, inner in value.items():
-            _flatten(f"{prefix}.{key}" if prefix else str(key), inner, out)
+            if not isinstance(key, str):  # YAML reads a bare on/off/yes/no key as a boolean
+                raise DataError(str(path), 0, prefix, "key is not text; quote it", key)
+            _flatten(f"{prefix}.{key}" if prefix else key, inner, out, path)
     else:
         out[prefix] = str(value)
 
@@ -38,7 +40,7 @@ def load_locales(directory: Path = LOCALE_DIR) -> dict[str, dict[str, str]]:
             except (OSError, yaml.YAMLError) as exc:
                 raise DataError(str(path), 0, "", f"cannot load locale: {exc}") from exc
             section = path.name.removesuffix(f".{lang}.yaml") if path.name != f"{lang}.yaml" else ""
-            _flatten(section, data or {}, table)
+            _flatten(section, data or {}, table, path)
         tables[lang] = table
     return tables
 

@@ -1,9 +1,10 @@
 """The competitor-rumour drill: raised → (pressed)* → resolved and back to the agenda, or trust lost.
 
 The customer repeats what a competitor said. A defensive answer or running the competitor down
-costs trust; an answer that meets the deck's rule (a false rumour: lightly, back to the visit's
-purpose or calm confidence; a true one: faced directly) resolves it; anything else and the customer
-presses again (slide 27: a repeated concern matters), until trust or patience runs out.
+costs trust; once the deck's rule is met (a false rumour: lightly, back to the visit's purpose or
+calm confidence; a true one: faced directly), a constructive reply that does not offend resolves
+it; anything else and the customer presses again (slide 27: a repeated concern matters), until
+trust or patience runs out.
 """
 
 from __future__ import annotations
@@ -59,7 +60,11 @@ class RumourDrill(ObjectionDrill):
             meets_rule = _shown(found, "acknowledges")
         else:
             meets_rule = _shown(found, "redirects") or (_shown(found, "calm") and _shown(found, "confident"))
-        self.data.counters["answered"] = int(meets_rule and not defensive and not bashing)
+        # the rule may be met over several replies (owned up first, then the facts); this reply must not offend
+        self.data.counters["met_rule"] = int(self.data.counters.get("met_rule", 0) or meets_rule)
+        constructive = any(_shown(found, b) for b in ("calm", "confident", "redirects", "acknowledges", "humour"))
+        self.data.counters["answered"] = int(bool(self.data.counters["met_rule"]) and constructive
+                                             and not defensive and not bashing)
         self.data.counters["offended"] = int(bashing) * 2 or int(defensive)
         if not self.data.counters["answered"]:
             self.data.presses += 1

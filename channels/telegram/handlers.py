@@ -279,13 +279,13 @@ def register(application: Application) -> None:
     trainer_commands = {"newteam": trainer.newteam, "invite": trainer.invite, "team": trainer.team_report,
                         "trainee": trainer.trainee_report, "transcript": trainer.transcript_command,
                         "override": trainer.override, "export": trainer.export, "heatmap": trainer.heatmap,
-                        "passmark": trainer.passmark, "leaderboard": trainer.leaderboard}
+                        "passmark": trainer.passmark, "leaderboard": trainer.leaderboard,
+                        "schedule": weekly.schedule_command}
     for name, callback in trainer_commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private))
     application.add_handler(MessageHandler(private & filters.COMMAND, unknown_command))
     application.add_handler(MessageHandler(private & filters.TEXT, text_reply))
     application.add_handler(MessageHandler(private & ~filters.TEXT, not_text))
-    application.add_handler(CommandHandler("schedule", weekly.schedule_command, filters=private))
     application.add_handler(CallbackQueryHandler(trainer.override_hint, pattern=r"^override\|\d{1,12}\|$"))
     application.add_handler(CallbackQueryHandler(weekly.start_assigned, pattern=r"^assigned\|\d{1,12}\|$"))
     application.add_handler(CallbackQueryHandler(button))

@@ -71,7 +71,7 @@ async def schedule_command(update: Update, context: Context, scope: TrainerScope
         team, _ = scope.pick(args[1:])
         await weekly.store.set_schedule(team.id, None)
         remove_team_job(context.application, team.id)
-        await say(update, context, scope.lang, "weekly.off", team=team.name)
+        await say(update, context, scope.lang, "weekly.stopped", team=team.name)
         return
     if len(args) < 3:
         team, _ = scope.pick(args)
