@@ -5,6 +5,7 @@
     python bot.py console [...]   practise a drill in the terminal (see --help)
     python bot.py classify        classify replies from stdin, one JSON object per line (--drill rumour|price)
     python bot.py scenarios       list every scenario (--json: one object per line)
+    python bot.py export --team T [--since DATE] [--out FILE]   a team's drills and exchanges as CSV
     python bot.py check-data      validate every data file; non-zero exit on any error
     python bot.py evaluate        measure the classifier backends on the held-out evaluation set
     python bot.py db upgrade      bring the database to the newest schema
@@ -199,6 +200,45 @@ def cmd_evaluate(_settings: Settings, args) -> int:
     return evaluate(args.rest)
 
 
+def cmd_export(settings: Settings, args) -> int:
+    """The team's drills and exchanges as two CSV files (UTF-8 with BOM), as /export sends them."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from reports.csv_export import drills_csv, exchanges_csv
+    from storage.migrate import upgrade
+    from storage.repository import Store
+    from storage.teams import Teams
+
+    try:
+        since = datetime.fromisoformat(args.since).replace(tzinfo=UTC) if args.since else None
+    except ValueError:
+        print(f"--since {args.since!r}: use a date like 2026-11-01", file=sys.stderr)
+        return 2
+
+    async def export() -> int:
+        store = Store(settings.database_url)
+        try:
+            teams = Teams(store)
+            team = next((t for t in await teams.all() if t.name == args.team), None)
+            if team is None:
+                print(f"--team {args.team!r}: no such team", file=sys.stderr)
+                return 2
+            drills = await teams.drill_rows([team.id], since=since)
+            exchanges = [row for drill in drills for row in await teams.exchange_rows(drill.id)]
+        finally:
+            await store.close()
+        out = Path(args.out or f"drills-{team.id}.csv")
+        out.write_bytes(drills_csv(drills, pass_mark=team.pass_mark))
+        second = out.with_name(f"{out.stem}-exchanges{out.suffix or '.csv'}")
+        second.write_bytes(exchanges_csv({d.id: d for d in drills}, exchanges))
+        print(f"{len(drills)} drills -> {out}\n{len(exchanges)} exchanges -> {second}")
+        return 0
+
+    upgrade(settings.database_url)
+    return asyncio.run(export())
+
+
 def cmd_db(settings: Settings, args) -> int:
     from storage.migrate import upgrade
 
@@ -226,6 +266,10 @@ def parser() -> argparse.ArgumentParser:
     classify = sub.add_parser("classify", help="read replies from stdin, print one JSON object per line")
     classify.add_argument("--drill", choices=["hotbutton", "rumour", "price"], default="hotbutton",
                           help="rumour|price: add the objection behaviours found in each reply")
+    export = sub.add_parser("export", help="write a team's drills and exchanges as CSV files")
+    export.add_argument("--team", required=True, help="the team's name")
+    export.add_argument("--since", help="only drills started on or after this date (YYYY-MM-DD)")
+    export.add_argument("--out", help="the drills CSV file; exchanges go beside it as <name>-exchanges.csv")
     scenarios = sub.add_parser("scenarios", help="list every scenario")
     scenarios.add_argument("--json", action="store_true", help="one JSON object per line")
     sub.add_parser("check-data", help="validate every data file")
@@ -247,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     commands = {"run": cmd_run, "console": cmd_console, "classify": cmd_classify, "check-data": cmd_check_data,
-                "evaluate": cmd_evaluate, "scenarios": cmd_scenarios, "db": cmd_db}
+                "evaluate": cmd_evaluate, "scenarios": cmd_scenarios, "export": cmd_export, "db": cmd_db}
     try:
         if args.command is None:
             if settings.token:

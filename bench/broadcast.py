@@ -32,7 +32,8 @@ from pathlib import Path
 from unittest import mock
 
 import httpx
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
+from sqlalchemy.engine import Engine
 from telegram.ext import AIORateLimiter
 
 BENCH = Path(__file__).resolve().parent
@@ -72,6 +73,14 @@ class Tally(logging.Handler):
         for key, prefix in LOG_PATTERNS.items():
             if message.startswith(prefix):
                 self.counts[key] += 1
+
+
+def sqlite_wal(dbapi_connection, _record) -> None:
+    """A connect hook for --sqlite-wal: write-ahead log, fsync at checkpoints only (not at every commit)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 async def seed(url: str, trainees: int) -> None:
@@ -144,7 +153,8 @@ def limiter_figures(limiter: AIORateLimiter) -> dict:
             "max_retries": limiter._max_retries}
 
 
-async def measure(trainees: int, timeout: float, overrides: dict[str, float], trace: bool) -> dict:
+async def measure(trainees: int, timeout: float, overrides: dict[str, float], trace: bool, db_dir: str | None,
+                  wal: bool) -> dict:
     tally = Tally()
     for name in ("telegram.ext.AIORateLimiter", "channels.weekly", "channels.telegram.weekly"):
         logging.getLogger(name).setLevel(logging.INFO)
@@ -152,7 +162,7 @@ async def measure(trainees: int, timeout: float, overrides: dict[str, float], tr
     services = engine_services()
     standin, port = await start_standin(timeout + 120)
     try:
-        with tempfile.TemporaryDirectory() as folder:
+        with tempfile.TemporaryDirectory(dir=db_dir) as folder:
             url = f"sqlite+aiosqlite:///{Path(folder) / 'broadcast.db'}"
             await asyncio.to_thread(upgrade, url)
             started = time.perf_counter()
@@ -198,6 +208,8 @@ async def measure(trainees: int, timeout: float, overrides: dict[str, float], tr
         "rss_peak_mib": round(rss_peak, 1), "rss_before_sweep_mib": round(rss_before, 1),
         "seed_seconds": round(seed_seconds, 2), "timed_out": timed_out,
         "limiter": {**limiter, "source": "bot.py with overrides" if overrides else "bot.py"},
+        "database": {"folder": db_dir or tempfile.gettempdir(), "journal": "WAL, synchronous=NORMAL" if wal
+                     else "SQLite default (rollback journal, synchronous=FULL)"},
         "server": {key: server[key] for key in ("rejected_overall", "rejected_per_chat", "max_in_any_1s_window",
                                                 "server_rate_per_s", "first_to_last_s", "calls")},
         "first_seconds": server["per_second"][:8],
@@ -218,7 +230,7 @@ def print_table(r: dict) -> None:
     limiter = r["limiter"]
     print(f"broadcast of {r['trainees']} invitations · AIORateLimiter(overall_max_rate={limiter['overall_max_rate']},"
           f" overall_time_period={limiter['overall_time_period']}, max_retries={limiter['max_retries']})"
-          f" from {limiter['source']}")
+          f" from {limiter['source']}; SQLite in {r['database']['folder']}, {r['database']['journal']}")
     rows = [
         ("messages delivered", r["delivered"], r["trainees"], r["delivered"] == r["trainees"]),
         ("achieved rate, msg/s", r["rate_per_s"], f">= {GOAL_RATE:g}", r["rate_per_s"] >= GOAL_RATE),
@@ -248,6 +260,9 @@ def main() -> None:
     parser.add_argument("--overall-max-rate", type=float, help="replace bot.py's AIORateLimiter overall_max_rate")
     parser.add_argument("--overall-time-period", type=float, help="replace bot.py's overall_time_period")
     parser.add_argument("--max-retries", type=int, help="replace bot.py's max_retries")
+    parser.add_argument("--db-dir", help="where the SQLite file lives (default: the system's temporary folder)")
+    parser.add_argument("--sqlite-wal", action="store_true",
+                        help="open every SQLite connection with journal_mode=WAL and synchronous=NORMAL")
     parser.add_argument("--no-tracemalloc", action="store_true", help="skip tracemalloc (it slows Python down)")
     args = parser.parse_args()
     if args.trainees < 1:
@@ -260,7 +275,10 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:  # the INFO records counted by Tally stay off stderr
         handler.setLevel(logging.WARNING)
-    result = asyncio.run(measure(args.trainees, timeout, overrides, not args.no_tracemalloc))
+    if args.sqlite_wal:
+        event.listen(Engine, "connect", sqlite_wal)
+    result = asyncio.run(measure(args.trainees, timeout, overrides, not args.no_tracemalloc, args.db_dir,
+                                 args.sqlite_wal))
     faulthandler.cancel_dump_traceback_later()
     print_table(result)
     print(json.dumps(result))

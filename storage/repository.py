@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from storage.models import Assignment, DrillSession, Exchange, User
@@ -28,14 +28,6 @@ class NewExchange:
     text: str
     classification: dict | None = None
     points: int | None = None
-
-
-@dataclass(frozen=True)
-class PersonaStats:
-    persona: str
-    count: int
-    average: float
-    identified_in_time: int
 
 
 class Store:
@@ -129,19 +121,3 @@ class Store:
             rows = await session.scalars(select(Exchange).where(Exchange.session_id == drill_id)
                                          .order_by(Exchange.seq))
             return list(rows)
-
-    async def finished_drills(self, user_id: int) -> list[DrillSession]:
-        async with self.sessions() as session:
-            rows = await session.scalars(
-                select(DrillSession).where(DrillSession.user_id == user_id, DrillSession.ended_at.is_not(None),
-                                           DrillSession.score.is_not(None)).order_by(DrillSession.ended_at))
-            return list(rows)
-
-    async def persona_stats(self, user_id: int, early_window: int) -> list[PersonaStats]:
-        in_time = func.sum(case((DrillSession.identified_at <= early_window, 1), else_=0))
-        async with self.sessions() as session:
-            rows = await session.execute(
-                select(DrillSession.persona, func.count(), func.avg(DrillSession.score), in_time)
-                .where(DrillSession.user_id == user_id, DrillSession.score.is_not(None))
-                .group_by(DrillSession.persona).order_by(DrillSession.persona))
-            return [PersonaStats(p, int(c), float(a or 0), int(i or 0)) for p, c, a, i in rows]

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from storage.migrate import upgrade
 from storage.models import Base
 from storage.repository import NewExchange, Store
+from storage.teams import Teams
 
 
 @pytest.fixture
@@ -49,12 +50,11 @@ async def test_drill_round_trip_and_exchange_order(database_url):
         await store.save_step(drill_id, {**step, "state": "debrief"}, [], finished=True, score=88, identified_at=1,
                               points_by_reply={1: 40})
         assert await store.open_drill(7) is None
-        finished = await store.finished_drills(7)
-        assert [(d.score, d.identified_at) for d in finished] == [(88, 1)]
+        finished = await Teams(store).own_drill_rows(7)
+        assert [(d.score, d.final_score, d.identified_at, d.state) for d in finished] == [(88, 88, 1, "debrief")]
+        assert finished[0].ended_at.tzinfo is not None  # aware UTC, on SQLite too
         trainee = [e for e in await store.exchanges(drill_id) if e.speaker == "trainee"]
         assert [e.points for e in trainee] == [40]
-        stats = await store.persona_stats(7, early_window=3)
-        assert [(s.persona, s.count, s.average, s.identified_in_time) for s in stats] == [("fatalist", 1, 88.0, 1)]
     finally:
         await store.close()
 

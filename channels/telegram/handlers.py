@@ -80,26 +80,27 @@ async def end_command(update: Update, context: Context) -> None:
 
 
 async def me_command(update: Update, context: Context) -> None:
+    """The trainee's own record: count, average (a trainer's override counts), last, per customer type; a trend."""
     lang = await user_language(update, context)
     services = context.bot_data
     coach, t = services.coach, services.t
-    drills = await coach.store.finished_drills(update.effective_user.id)
+    drills = [d for d in await services.teams.own_drill_rows(update.effective_user.id) if d.final_score is not None]
     if not drills:
         await say(update, context, lang, "me.none")
         return
-    average = round(sum(d.score or 0 for d in drills) / len(drills))
+    average = round(sum(d.final_score for d in drills) / len(drills))
     last = drills[-1]
-    last_text = f"{coach.label(last.persona, lang)} · {last.score}"
-    lines = [t(lang, "me.summary", count=len(drills), average=average, last=last_text)]
-    for stats in await coach.store.persona_stats(update.effective_user.id, coach.early_window):
-        name = coach.label(stats.persona, lang)
-        rate = f"{round(100 * stats.identified_in_time / stats.count)}%"
-        lines.append(t(lang, "me.persona_line", persona=name, count=stats.count, average=round(stats.average),
-                       rate=rate))
+    lines = [t(lang, "me.summary", count=len(drills), average=average,
+               last=f"{coach.label(last.persona, lang)} · {last.final_score}")]
+    for persona in dict.fromkeys(d.persona for d in drills):
+        mine = [d for d in drills if d.persona == persona]
+        spotted = [d for d in mine if d.kind in (HOT_BUTTON, VISIT)]
+        rate = f"{round(100 * sum(d.identified_in_time for d in spotted) / len(spotted))}%" if spotted else "–"
+        lines.append(t(lang, "me.persona_line", persona=coach.label(persona, lang), count=len(mine),
+                       average=round(sum(d.final_score for d in mine) / len(mine)), rate=rate))
     await update.effective_chat.send_message("\n".join(lines))
-    own = [d for d in await services.teams.own_drill_rows(update.effective_user.id) if d.final_score is not None]
-    if len(own) >= 2:
-        points = [(d.ended_at or d.started_at, d.final_score) for d in own]
+    if len(drills) >= 2:
+        points = [(d.ended_at or d.started_at, d.final_score) for d in drills]
         title = t(lang, "trainer.trend_title", name=update.effective_user.first_name or "")
         await update.effective_chat.send_photo(InputFile(charts.trend_png(points, title, 70), "trend.png"))
 
