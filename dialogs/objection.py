@@ -25,6 +25,11 @@ from scoring.types import Behaviour
 MAX_REPLIES = 6  # a meeting ends after this many replies whatever happens
 
 
+def shown(found: Mapping[str, Behaviour], behaviour: str) -> bool:
+    """Whether the detectors found `behaviour` in a reply."""
+    return bool(found.get(behaviour) and found[behaviour].present)
+
+
 @dataclass
 class ObjectionReply:
     number: int

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
-from dialogs.objection import ObjectionDrill
+from dialogs.objection import ObjectionDrill, shown
 from scoring.objection_rubric import from_records, score_price
 from scoring.rubric import DrillScore
 from scoring.types import Behaviour
@@ -31,10 +31,6 @@ class PriceState(StrEnum):
 
 OPEN = [PriceState.DEMAND, PriceState.PROBING, PriceState.NEGOTIATION]
 ENDED = [PriceState.COMMITTED, PriceState.BAD_DEAL]
-
-
-def _shown(found: Mapping[str, Behaviour], behaviour: str) -> bool:
-    return bool(found.get(behaviour) and found[behaviour].present)
 
 
 class PriceDrill(ObjectionDrill):
@@ -58,10 +54,10 @@ class PriceDrill(ObjectionDrill):
 
     def apply(self, found: Mapping[str, Behaviour]) -> None:
         counters = self.data.counters
-        traded = _shown(found, "trades_concession")
-        caved = _shown(found, "immediate_discount") and not traded
-        probed = _shown(found, "probes_reason")
-        framed = _shown(found, "value_framing") or _shown(found, "leaves_room")
+        traded = shown(found, "trades_concession")
+        caved = shown(found, "immediate_discount") and not traded
+        probed = shown(found, "probes_reason")
+        framed = shown(found, "value_framing") or shown(found, "leaves_room")
         counters.update(this_caved=int(caved), this_probed=int(probed), this_framed=int(framed),
                         this_traded=int(traded))
         counters["caves"] = counters.get("caves", 0) + caved

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
-from dialogs.objection import ObjectionDrill
+from dialogs.objection import ObjectionDrill, shown
 from scoring.objection_rubric import from_records, score_rumour
 from scoring.rubric import DrillScore
 from scoring.types import Behaviour
@@ -34,10 +34,6 @@ OPEN = [RumourState.RAISED, RumourState.PRESSED]
 ENDED = [RumourState.RESOLVED, RumourState.TRUST_LOST]
 
 
-def _shown(found: Mapping[str, Behaviour], behaviour: str) -> bool:
-    return bool(found.get(behaviour) and found[behaviour].present)
-
-
 class RumourDrill(ObjectionDrill):
     KIND = "rumour"
     State = RumourState
@@ -54,15 +50,15 @@ class RumourDrill(ObjectionDrill):
     ]
 
     def apply(self, found: Mapping[str, Behaviour]) -> None:
-        defensive, bashing = _shown(found, "defensive"), _shown(found, "bashes_competitor")
+        defensive, bashing = shown(found, "defensive"), shown(found, "bashes_competitor")
         self.data.trust -= DEFENSIVE_TRUST * defensive + BASHING_TRUST * bashing
         if self.scenario.true_rumour:
-            meets_rule = _shown(found, "acknowledges")
+            meets_rule = shown(found, "acknowledges")
         else:
-            meets_rule = _shown(found, "redirects") or (_shown(found, "calm") and _shown(found, "confident"))
+            meets_rule = shown(found, "redirects") or (shown(found, "calm") and shown(found, "confident"))
         # the rule may be met over several replies (owned up first, then the facts); this reply must not offend
         self.data.counters["met_rule"] = int(self.data.counters.get("met_rule", 0) or meets_rule)
-        constructive = any(_shown(found, b) for b in ("calm", "confident", "redirects", "acknowledges", "humour"))
+        constructive = any(shown(found, b) for b in ("calm", "confident", "redirects", "acknowledges", "humour"))
         self.data.counters["answered"] = int(bool(self.data.counters["met_rule"]) and constructive
                                              and not defensive and not bashing)
         self.data.counters["offended"] = int(bashing) * 2 or int(defensive)

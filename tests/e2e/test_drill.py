@@ -6,10 +6,10 @@ nothing; odd messages, group chats, forged and stale buttons get clear answers a
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
+from dbrows import rows
 
 from personas.catalog import DECK_HOT_BUTTONS
 from personas.models import LEVELS
@@ -22,12 +22,6 @@ def script(persona: str, lang: str, kind: str = "good") -> list[str]:
     return (SCRIPTS / f"{persona}_{lang}_{kind}.txt").read_text(encoding="utf-8").splitlines()
 
 
-def db_rows(database_url: str, sql: str, *params) -> list[tuple]:
-    connection = sqlite3.connect(database_url.removeprefix("sqlite:///"))
-    try:
-        return connection.execute(sql, params).fetchall()
-    finally:
-        connection.close()
 
 
 def play_until_debrief(chat, database_url: str, replies: list[str]) -> list:
@@ -37,7 +31,7 @@ def play_until_debrief(chat, database_url: str, replies: list[str]) -> list:
         chat.send_text(reply)
         answer = chat.wait_message()
         assert answer.text.startswith("🗣"), answer.summary()
-        (state,) = db_rows(database_url, "SELECT state FROM drill_sessions ORDER BY id DESC LIMIT 1")[0]
+        (state,) = rows(database_url, "SELECT state FROM drill_sessions ORDER BY id DESC LIMIT 1")[0]
         if state == "debrief":
             return chat.wait_messages(2)
     chat.send_command("end")
@@ -74,11 +68,11 @@ def test_every_persona_and_level_plays_to_a_debrief(start_bot, make_chat, databa
             text = "\n".join(m.text for m in debrief)
             assert ("复盘" if lang == "zh" else "Debrief") in text
             results[(persona, level)] = text
-    rows = db_rows(database_url, "SELECT persona, level, state, score, identified_at FROM drill_sessions "
-                                 "WHERE user_id = ? ORDER BY id", 2000 + len(lang))
-    assert len(rows) == 15 and all(state == "debrief" for _, _, state, _, _ in rows)
-    assert all(score >= 80 and identified <= 3 for _, _, _, score, identified in rows), rows
-    for persona, level, _, score, _ in rows:
+    played = rows(database_url, "SELECT persona, level, state, score, identified_at FROM drill_sessions "
+                                "WHERE user_id = ? ORDER BY id", 2000 + len(lang))
+    assert len(played) == 15 and all(state == "debrief" for _, _, state, _, _ in played)
+    assert all(score >= 80 and identified <= 3 for _, _, _, score, identified in played), played
+    for persona, level, _, score, _ in played:
         assert f"{score}/100" in results[(persona, level)]
     chat.send_command("me")
     me = chat.wait_message()
@@ -91,7 +85,7 @@ def test_a_careless_trainee_scores_low_and_sees_why(start_bot, make_chat, databa
     chat.send_command("drill", "relational beginner")
     chat.wait_messages(2)
     debrief = play_until_debrief(chat, database_url, script("relational", "zh", "careless"))
-    (score,) = db_rows(database_url, "SELECT score FROM drill_sessions WHERE user_id = 3001")[0]
+    (score,) = rows(database_url, "SELECT score FROM drill_sessions WHERE user_id = 3001")[0]
     assert score <= 40
     assert "❌ 识别热键 0/40" in debrief[0].text
     assert "可以试试" in debrief[1].text  # a better reply for the weakest moment
@@ -106,15 +100,15 @@ def test_sigkill_mid_drill_loses_nothing_and_resumes(start_bot, make_chat, datab
     for reply in replies[:2]:
         chat.send_text(reply)
         chat.wait_message()
-    before = db_rows(database_url, "SELECT seq, speaker, text FROM exchanges ORDER BY seq")
+    before = rows(database_url, "SELECT seq, speaker, text FROM exchanges ORDER BY seq")
     bot.restart(kill=True)
-    after = db_rows(database_url, "SELECT seq, speaker, text FROM exchanges ORDER BY seq")
+    after = rows(database_url, "SELECT seq, speaker, text FROM exchanges ORDER BY seq")
     assert after == before and [r[1] for r in before].count("trainee") == 2
     debrief = play_until_debrief(chat, database_url, replies[2:])
-    rows = db_rows(database_url, "SELECT speaker, text FROM exchanges WHERE speaker = 'trainee' ORDER BY seq")
-    assert [text for _, text in rows] == replies[: len(rows)] and len(rows) >= 3
+    trainee = rows(database_url, "SELECT speaker, text FROM exchanges WHERE speaker = 'trainee' ORDER BY seq")
+    assert [text for _, text in trainee] == replies[: len(trainee)] and len(trainee) >= 3
     assert "Hot button: security" in debrief[0].text
-    (state,) = db_rows(database_url, "SELECT state FROM drill_sessions")[0]
+    (state,) = rows(database_url, "SELECT state FROM drill_sessions")[0]
     assert state == "debrief"
 
 
@@ -124,10 +118,10 @@ def test_odd_messages_get_clear_answers_and_leave_the_drill_alone(start_bot, mak
     group = make_chat(5002, "Zhou", "en", chat_type="group")
     chat.send_command("drill", "deliberate beginner")
     chat.wait_messages(2)
-    state_before = db_rows(database_url, "SELECT state, data FROM drill_sessions")
+    state_before = rows(database_url, "SELECT state, data FROM drill_sessions")
     sent = chat.send_text("Hello there.")
     chat.wait_message()
-    state_after_one = db_rows(database_url, "SELECT state, data FROM drill_sessions")
+    state_after_one = rows(database_url, "SELECT state, data FROM drill_sessions")
     assert state_after_one != state_before
 
     cases = [
@@ -143,11 +137,11 @@ def test_odd_messages_get_clear_answers_and_leave_the_drill_alone(start_bot, mak
         send()
         answer = chat.wait_message()
         assert expected in answer.text, answer.summary()
-    assert db_rows(database_url, "SELECT state, data FROM drill_sessions") == state_after_one
+    assert rows(database_url, "SELECT state, data FROM drill_sessions") == state_after_one
 
     group.send_command("start")
     assert "only train in private chats" in group.wait_message().text
-    (trainees,) = db_rows(database_url, "SELECT count(*) FROM exchanges WHERE speaker = 'trainee'")[0]
+    (trainees,) = rows(database_url, "SELECT count(*) FROM exchanges WHERE speaker = 'trainee'")[0]
     assert trainees == 1
 
 
@@ -178,7 +172,7 @@ def test_buttons_guess_stale_and_forged(start_bot, make_chat, database_url):
     chat.expect_silence(0.5)
     assert "失效" in bot.calls("answerCallbackQuery")[-1].params.get("text", "")
     assert bot.unanswered_callback_queries() == []
-    guesses = db_rows(database_url, "SELECT text FROM exchanges WHERE speaker = 'guess'")
+    guesses = rows(database_url, "SELECT text FROM exchanges WHERE speaker = 'guess'")
     assert guesses == [("candor",)]
 
 

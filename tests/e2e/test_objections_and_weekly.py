@@ -6,22 +6,16 @@ objection mid-way, and a team's weekly schedule delivers an invitation whose one
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from dbrows import rows
 
 pytestmark = pytest.mark.e2e
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 
-def rows(database_url: str, sql: str, *params) -> list[tuple]:
-    connection = sqlite3.connect(database_url.removeprefix("sqlite:///"))
-    try:
-        return connection.execute(sql, params).fetchall()
-    finally:
-        connection.close()
 
 
 def play(chat, database_url, replies: list[str]) -> list:

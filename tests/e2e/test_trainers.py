@@ -9,22 +9,16 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
+from dbrows import rows
 
 pytestmark = pytest.mark.e2e
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 ADMIN, TRAINER_A, TRAINER_B, TRAINEE_A, TRAINEE_B, STRANGER = 9001, 9101, 9102, 9201, 9202, 9301
 
 
-def rows(database_url: str, sql: str, *params) -> list[tuple]:
-    connection = sqlite3.connect(database_url.removeprefix("sqlite:///"))
-    try:
-        return connection.execute(sql, params).fetchall()
-    finally:
-        connection.close()
 
 
 def codes(text: str) -> list[str]:
