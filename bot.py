@@ -2,6 +2,7 @@
 
     python bot.py                 run the bot if TELEGRAM_BOT_TOKEN is set, else practise in the terminal
     python bot.py run             run the Telegram bot (long polling)
+    python bot.py run --webhook --listen 127.0.0.1 --port 8443 --url https://…   a webhook worker (docs/deploy.md)
     python bot.py console [...]   practise a drill in the terminal (see --help)
     python bot.py classify        classify replies from stdin, one JSON object per line (--drill rumour|price)
     python bot.py scenarios       list every scenario (--json: one object per line)
@@ -70,7 +71,8 @@ def build_application(settings: Settings, services=None):
     from telegram.ext import AIORateLimiter, Application
 
     from channels.coach import Coach
-    from channels.telegram.common import CONTEXT_TYPES
+    from channels.telegram.common import CONTEXT_TYPES, confirm_after_processing
+    from channels.telegram.flood import FloodLimiter
     from channels.telegram.handlers import register
     from channels.telegram.weekly import TelegramNotifier, register_jobs
     from channels.weekly import Weekly
@@ -99,7 +101,8 @@ def build_application(settings: Settings, services=None):
     api = settings.telegram_api_url
     application = (Application.builder().token(settings.token).base_url(f"{api}/bot")
                    .base_file_url(f"{api}/file/bot").context_types(CONTEXT_TYPES)
-                   .rate_limiter(AIORateLimiter(max_retries=3))
+                   # a bucket of one refilled 30 times a second: never a burst past Telegram's 30 messages/s
+                   .rate_limiter(AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 30, max_retries=3))
                    .post_init(post_init).post_shutdown(post_shutdown).build())
     application.bot_data.coach = coach
     application.bot_data.t = translator
@@ -107,19 +110,65 @@ def build_application(settings: Settings, services=None):
     application.bot_data.teams = Teams(store)
     application.bot_data.admin_ids = settings.admin_ids
     application.bot_data.weekly = Weekly(coach, WeeklyStore(store), TelegramNotifier(application.bot), translator)
+    application.bot_data.flood = FloodLimiter(settings.flood_messages, settings.flood_seconds)
     register(application)
+    confirm_after_processing(application)  # an update in hand at a crash comes again
     return application
 
 
-def cmd_run(settings: Settings, _args) -> int:
+def webhook_options(settings: Settings, args):
+    """Webhook mode's options from the command line over the configuration, or None for long polling.
+
+    Raises ConfigError (naming the variable) when webhook mode lacks its URL or secret."""
+    from channels.telegram.webhook import WebhookOptions
+
+    flags = {"webhook_url": getattr(args, "url", None), "webhook_listen": getattr(args, "listen", None),
+             "webhook_port": getattr(args, "port", None)}
+    if not (getattr(args, "webhook", False) or flags["webhook_url"] or settings.webhook_url):
+        if any(flags.values()):
+            raise ConfigError("--listen and --port need webhook mode: add --webhook and --url (or set WEBHOOK_URL)")
+        return None
+    settings = load_settings(**{name: value for name, value in flags.items() if value is not None})
+    if not settings.webhook_url:
+        raise ConfigError("WEBHOOK_URL is not set: webhook mode needs the public https:// URL Telegram posts "
+                          "updates to (set WEBHOOK_URL or pass --url)")
+    if not settings.webhook_secret_token:
+        raise ConfigError("WEBHOOK_SECRET is not set: webhook mode needs a secret of 32 to 256 characters of "
+                          "A-Z, a-z, 0-9, _ and - (for example `openssl rand -hex 32`)")
+    try:
+        return WebhookOptions(settings.webhook_url, settings.webhook_secret_token, settings.webhook_listen,
+                              settings.webhook_port)
+    except ValueError as exc:
+        raise ConfigError(f"WEBHOOK_URL={settings.webhook_url!r}: {exc}") from None
+
+
+def cmd_run(settings: Settings, args) -> int:
+    """Long polling, or webhook mode (--webhook or WEBHOOK_URL); on PostgreSQL one worker runs the jobs."""
     from telegram import Update
 
+    from storage.leader import JobLock
     from storage.migrate import upgrade
 
+    webhook = webhook_options(settings, args)
     setup_logging(settings)
+    if webhook is not None:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(RedactToken(webhook.secret))
     upgrade(settings.database_url)
     application = build_application(settings)
-    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    lock = JobLock(settings.database_url, retry_seconds=settings.webhook_lock_retry_seconds)
+    application.bot_data.job_lock = lock
+
+    async def release_job_lock(_application) -> None:  # after the job queue has stopped
+        await lock.release()
+
+    application.post_stop = release_job_lock
+    if webhook is None:
+        application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    else:
+        from channels.telegram.webhook import run
+
+        run(application, webhook)
     return 0
 
 
@@ -253,7 +302,12 @@ def parser() -> argparse.ArgumentParser:
 
     main = argparse.ArgumentParser(prog="bot.py", description="Hot Button Coach — 热键教练")
     sub = main.add_subparsers(dest="command")
-    sub.add_parser("run", help="run the Telegram bot (long polling)")
+    run = sub.add_parser("run", help="run the Telegram bot (long polling, or a webhook worker)")
+    run.add_argument("--webhook", action="store_true",
+                     help="serve Telegram's webhook instead of polling (also on when WEBHOOK_URL is set)")
+    run.add_argument("--listen", help="address to listen on (WEBHOOK_LISTEN, default 127.0.0.1)")
+    run.add_argument("--port", type=int, help="port to listen on (WEBHOOK_PORT, default 8443)")
+    run.add_argument("--url", help="the public https:// URL Telegram posts to (WEBHOOK_URL); its path is served")
     console = sub.add_parser("console", help="practise a drill in the terminal")
     console.add_argument("--drill", choices=["hotbutton", "rumour", "price", "visit"], default="hotbutton")
     console.add_argument("--scenario", help="a scenario id (see `python bot.py scenarios`)")

@@ -6,6 +6,8 @@ variable and the bad value (never the token's value). Nothing else in the code r
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +16,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{ROOT / 'var' / 'hotbutton.db'}"
-SECRET_FIELDS = {"telegram_bot_token"}
+SECRET_FIELDS = {"telegram_bot_token", "webhook_secret"}
+# What Telegram allows in a webhook's secret_token (1-256 of these); we ask for at least 32 of them.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{32,256}")
 
 
 class ConfigError(ValueError):
@@ -31,6 +35,15 @@ class Settings(BaseSettings):
     default_language: str = "zh"
     early_window: int = Field(default=3, ge=1, le=10)
     weekly_sweep_seconds: int = Field(default=60, ge=1, le=3600)
+    # Webhook mode (set WEBHOOK_URL, or `bot.py run --webhook --url ...`): see docs/deploy.md.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_lock_retry_seconds: int = Field(default=15, ge=1, le=600)
+    # the per-user flood limit: more than FLOOD_MESSAGES updates within FLOOD_SECONDS get one polite reply
+    flood_messages: int = Field(default=20, ge=1, le=10_000)
+    flood_seconds: int = Field(default=30, ge=1, le=3600)
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod
@@ -41,6 +54,40 @@ class Settings(BaseSettings):
                 return None
             if ":" not in value or any(ch.isspace() for ch in value):
                 raise ValueError("must look like 123456:ABC... as BotFather gives it")
+        return value
+
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _webhook_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            if not value.startswith("https://") or len(value) <= len("https://") or any(c.isspace() for c in value):
+                raise ValueError("must be an https:// URL (Telegram calls webhooks over HTTPS only)")
+        return value
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            if not WEBHOOK_SECRET.fullmatch(value):
+                raise ValueError("must be 32 to 256 characters of A-Z, a-z, 0-9, _ and - "
+                                 "(for example the output of `openssl rand -hex 32`)")
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _webhook_listen(cls, value: str) -> str:
+        value = value.strip()
+        if value != "localhost":
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                raise ValueError("must be an IP address to listen on, e.g. 127.0.0.1") from None
         return value
 
     @field_validator("telegram_api_url")
@@ -84,6 +131,10 @@ class Settings(BaseSettings):
     @property
     def token(self) -> str | None:
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+    @property
+    def webhook_secret_token(self) -> str | None:
+        return self.webhook_secret.get_secret_value() if self.webhook_secret else None
 
     @property
     def is_sqlite(self) -> bool:

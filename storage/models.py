@@ -1,4 +1,5 @@
-"""The database tables: users, drill sessions (state + data after every exchange) and exchanges."""
+"""The database tables: users, drill sessions (state + data after every exchange), exchanges, teams,
+weekly schedules and assignments, and the Telegram updates already processed (exactly-once delivery)."""
 
 from __future__ import annotations
 
@@ -176,3 +177,20 @@ class Assignment(Base):
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     score: Mapped[int | None] = mapped_column(Integer)
+
+
+class ProcessedUpdate(Base):
+    """A Telegram update whose effect is stored, written in the same transaction as that effect.
+
+    Telegram delivers an update again when the bot did not confirm it (a crash); the key (bot, update)
+    recognises it, and `reply` is what the bot answered, so it can be sent again instead of redoing the step.
+    """
+
+    __tablename__ = "processed_updates"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    drill_id: Mapped[int | None] = mapped_column(Integer)
+    reply: Mapped[dict] = mapped_column(JSON)  # {"drill_id": ..., "messages": [{kind, text, buttons}]}
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from reports.views import DrillRow, ExchangeRow, OverrideRow
 from storage.models import DrillSession, Exchange, Membership, ScoreOverride, Team, User
-from storage.repository import Store
+from storage.repository import Store, storable
 
 TRAINER, TRAINEE = "trainer", "trainee"
 
@@ -38,7 +38,7 @@ class Teams:
         now = self.store.clock()
         try:
             async with self.store.sessions.begin() as session:
-                team = Team(name=name, pass_mark=70, leaderboard=False, invite_code=new_code(),
+                team = Team(name=storable(name), pass_mark=70, leaderboard=False, invite_code=new_code(),
                             trainer_code=new_code(), created_by=admin_id, created_at=now)
                 session.add(team)
             return team
@@ -142,7 +142,7 @@ class Teams:
             drill = await session.get(DrillSession, drill_id)
             trainer = await session.get(User, trainer_id)
             session.add(ScoreOverride(drill_id=drill_id, trainer_id=trainer_id, old_score=drill.score,
-                                      new_score=new_score, reason=reason, created_at=now))
+                                      new_score=new_score, reason=storable(reason), created_at=now))
             return OverrideRow(drill_id, drill.score, new_score, reason, trainer.first_name if trainer else "", now)
 
 

@@ -1,5 +1,6 @@
 """Weekly drills with an injected clock: local times across zones and DST, the fsrs choice, and the sweep on a
-real SQLite file — invitations, a mid-window joiner, reminders, the digest, catch-up once, blocked trainees."""
+real SQLite file and a real PostgreSQL database — invitations, a mid-window joiner, reminders, the digest,
+catch-up once, blocked trainees."""
 
 from __future__ import annotations
 
@@ -103,8 +104,8 @@ class Clock:
 
 
 @pytest.fixture
-async def world(tmp_path, services, t):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'weekly.db'}"
+async def world(blank_database_url, services, t):
+    url = blank_database_url  # a new SQLite file, then a new PostgreSQL database (tests/conftest.py)
     await asyncio.to_thread(upgrade, url)  # alembic runs its own event loop
     clock = Clock(SHANGHAI_MONDAY_9 - timedelta(days=3))
     store = Store(url, clock=clock)

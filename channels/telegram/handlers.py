@@ -2,7 +2,9 @@
 
 Every callback query is answered (stale and forged buttons are told so); any message kind that
 is not a drill reply gets a clear answer and leaves the drill untouched; one error handler logs
-the exception and tells the user their drill is safe.
+the exception and tells the user their drill is safe. Two guards run before the handlers: an update
+already processed (Telegram delivering it again after a crash) gets the answer it had, and is not applied
+again; a user over the flood limit is answered once and not read until the window passes.
 """
 
 from __future__ import annotations
@@ -11,14 +13,25 @@ import logging
 
 from telegram import InputFile, Update
 from telegram.constants import ChatType
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.error import BadRequest
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from channels.telegram import keyboards, trainer, weekly
-from channels.telegram.common import Context, say, send_all, telegram_language, user_language
+from channels.telegram.common import Context, say, send_all, telegram_language, update_key, user_language
+from channels.telegram.flood import flood_guard
 from dialogs.hot_button import DrillError
 from dialogs.registry import HOT_BUTTON, OBJECTION_ENGINES, VISIT
 from personas.models import LEVELS
 from reports import charts
+from storage.repository import DuplicateUpdate
 from storage.teams import TRAINER
 
 log = logging.getLogger(__name__)
@@ -75,7 +88,7 @@ async def drill_command(update: Update, context: Context) -> None:
 
 async def end_command(update: Update, context: Context) -> None:
     await user_language(update, context)
-    outcome = await context.bot_data.coach.end(update.effective_user.id)
+    outcome = await context.bot_data.coach.end(update.effective_user.id, update_key=update_key(update, context))
     await send_all(update.effective_chat, outcome.messages, outcome.drill_id)
 
 
@@ -116,7 +129,11 @@ async def _persona_menu(update: Update, context: Context, lang: str) -> None:
 
 async def _start_drill(update: Update, context: Context, lang: str, persona: str | None = None,
                        level: str | None = None, kind: str = HOT_BUTTON, scenario: str | None = None) -> None:
-    outcome = await context.bot_data.coach.start(update.effective_user.id, lang, persona, level, kind, scenario)
+    """Start a drill; a pressed button is answered only once it has started (a refusal is answered instead)."""
+    outcome = await context.bot_data.coach.start(update.effective_user.id, lang, persona, level, kind, scenario,
+                                                 update_key=update_key(update, context))
+    if update.callback_query is not None:
+        await update.callback_query.answer()
     await send_all(update.effective_chat, outcome.messages, outcome.drill_id)
 
 
@@ -142,7 +159,7 @@ async def text_reply(update: Update, context: Context) -> None:
     if len(text) > MAX_REPLY_CHARS:
         await say(update, context, lang, "too_long", length=len(text), limit=MAX_REPLY_CHARS)
         return
-    outcome = await context.bot_data.coach.reply(update.effective_user.id, text)
+    outcome = await context.bot_data.coach.reply(update.effective_user.id, text, update_key(update, context))
     await send_all(update.effective_chat, outcome.messages, outcome.drill_id)
 
 
@@ -185,7 +202,6 @@ async def _route_button(update: Update, context: Context, lang: str, data: keybo
     chat, user_id = update.effective_chat, update.effective_user.id
     action, value = data.action, data.value
     if action == "start":
-        await query.answer()
         await _start_drill(update, context, lang, None, None)
     elif action == "pick":
         await query.answer()
@@ -200,7 +216,6 @@ async def _route_button(update: Update, context: Context, lang: str, data: keybo
         if scenario and scenario not in {s.id for s in coach.services.scenarios.of_kind(kind)} | {
                 s for s in coach.services.scenarios.scenarios if kind == VISIT}:
             raise DrillError("forged_button")
-        await query.answer()
         await _start_drill(update, context, lang, kind=kind, scenario=scenario or None)
     elif action in ("level", "again"):
         persona, _, level = value.partition(":")
@@ -208,7 +223,6 @@ async def _route_button(update: Update, context: Context, lang: str, data: keybo
             persona, level = "surprise", ""
         if (persona != "surprise" and persona not in catalog.ids) or (level and level not in LEVELS):
             raise DrillError("forged_button")
-        await query.answer()
         await _start_drill(update, context, lang, None if persona == "surprise" else persona, level or None)
     elif action == "lang":
         if value not in ("zh", "en"):
@@ -226,22 +240,60 @@ async def _route_button(update: Update, context: Context, lang: str, data: keybo
     elif action == "back":
         await coach.current(user_id, data.drill_id)
         await query.answer()
-        await query.message.delete()
+        await _tidy(query.message.delete())
     elif action == "guess":
-        outcome = await coach.guess(user_id, data.drill_id, value)
+        outcome = await coach.guess(user_id, data.drill_id, value, update_key(update, context))
         await query.answer()
-        await query.edit_message_reply_markup(None)
+        await _tidy(query.edit_message_reply_markup(None))
         await send_all(chat, outcome.messages, outcome.drill_id)
     elif action == "end":
-        outcome = await coach.end(user_id, data.drill_id)
+        outcome = await coach.end(user_id, data.drill_id, update_key(update, context))
         await query.answer()
         await send_all(chat, outcome.messages, outcome.drill_id)
+    else:  # a known action with a value it never carries (e.g. objection|0|fatalist)
+        raise DrillError("forged_button")
+
+
+async def _tidy(call) -> None:
+    """Remove a used keyboard or menu; if that message is gone or unchanged (Telegram says BadRequest), let it be."""
+    try:
+        await call
+    except BadRequest as exc:
+        log.info("could not tidy up a message: %s", exc.message)
+
+
+# -- exactly once -----------------------------------------------------------------------------------
+async def replay_processed(update: Update, context: Context) -> None:
+    """Runs first: an update whose step is already stored gets the answer it had then, and goes no further."""
+    if update.effective_user is None:
+        return
+    outcome = await context.bot_data.coach.replay(update_key(update, context))
+    if outcome is None:
+        return
+    log.info("update %s was processed before this delivery; sending its answer again", update.update_id)
+    await _send_again(update, outcome)
+    raise ApplicationHandlerStop
+
+
+async def _send_again(update: Update, outcome) -> None:
+    if update.callback_query is not None:
+        try:
+            await update.callback_query.answer()
+        except Exception:  # noqa: BLE001 — answered before the crash, or too old to answer; the reply matters more
+            log.info("could not answer the redelivered callback query of update %s", update.update_id)
+    if update.effective_chat is not None:
+        await send_all(update.effective_chat, outcome.messages, outcome.drill_id)
 
 
 # -- errors -----------------------------------------------------------------------------------------
 async def on_error(update: object, context: Context) -> None:
     """Log the exception first, then tell the user something useful."""
     error = context.error
+    if isinstance(update, Update) and isinstance(error, DuplicateUpdate):  # another worker stored it meanwhile
+        outcome = await context.bot_data.coach.replay(error.key)
+        if outcome is not None:
+            await _send_again(update, outcome)
+        return
     if isinstance(update, Update) and isinstance(error, DrillError):
         lang = await user_language(update, context)
         if update.callback_query is not None:
@@ -268,6 +320,8 @@ async def on_error(update: object, context: Context) -> None:
 
 def register(application: Application) -> None:
     private = filters.ChatType.PRIVATE
+    application.add_handler(TypeHandler(Update, replay_processed), group=-2)
+    application.add_handler(TypeHandler(Update, flood_guard), group=-1)
     application.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, not_private))
     application.add_handler(MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, edited))
     application.add_handler(CommandHandler("start", start, filters=private))

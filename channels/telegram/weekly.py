@@ -3,6 +3,7 @@
 Jobs live in PTB's JobQueue and are rebuilt at start-up from the database, by name, replacing any
 job of the same name: `weekly:sweep` runs the idempotent sweep every minute (catch-up, reminders,
 digests), and `weekly:<team id>` fires at each team's local start time (run_daily counts 0 as Sunday).
+With several workers on one PostgreSQL database only the holder of the job lock runs them (`register_jobs`).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from channels.telegram.guard import TrainerScope, trainer_command
 from channels.weekly import Keyboard
 from dialogs.base import DrillError
 from dialogs.weekly import DURATION, WEEKDAYS, WeeklyPlan, next_occurrence, parse_plan
+from storage.leader import JobLock
 from storage.weekly import plan_of
 
 log = logging.getLogger(__name__)
 SWEEP_JOB = "weekly:sweep"
+LOCK_JOB = "jobs:lock"
 
 
 class TelegramNotifier:
@@ -110,7 +113,13 @@ async def sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def add_team_job(application: Application, team_id: int, plan: WeeklyPlan) -> None:
-    """Fire the sweep at the team's local start time; replaces the team's job of the same name."""
+    """Fire the sweep at the team's local start time; replaces the team's job of the same name.
+
+    Only where the scheduled jobs run (the job lock's holder); that worker picks the schedule up from the
+    database at its next lock refresh."""
+    lock = application.bot_data.job_lock
+    if lock is not None and not lock.held:
+        return
     remove_team_job(application, team_id)
     at = plan.at.replace(tzinfo=plan.zone)
     application.job_queue.run_daily(sweep_job, at, days=(plan.ptb_day,), name=f"weekly:{team_id}")
@@ -122,9 +131,51 @@ def remove_team_job(application: Application, team_id: int) -> None:
 
 
 async def register_jobs(application: Application, sweep_seconds: int) -> None:
-    """At start-up: the sweep, and one job per active schedule, all by name (so nothing doubles)."""
-    for job in application.job_queue.get_jobs_by_name(SWEEP_JOB):
+    """At start-up: the sweep and one job per active schedule, all by name (so nothing doubles) — on the
+    worker that holds the job lock (storage/leader.py; on SQLite, always). On PostgreSQL every worker also
+    runs `jobs:lock`, which refreshes the lock every `lock.retry_seconds`: a standby worker takes the jobs
+    over when the holder dies, a holder that lost its lock stops them, and the holder re-reads the schedules
+    (set through any worker) from the database."""
+    services = application.bot_data
+    if services.job_lock is None:
+        services.job_lock = JobLock(services.coach.store.engine.url.render_as_string(hide_password=False))
+    lock = services.job_lock
+    for job in application.job_queue.get_jobs_by_name(LOCK_JOB):
         job.schedule_removal()
-    application.job_queue.run_repeating(sweep_job, interval=timedelta(seconds=sweep_seconds), first=1, name=SWEEP_JOB)
-    for schedule, _ in await application.bot_data.weekly.store.active_schedules():
-        add_team_job(application, schedule.team_id, plan_of(schedule))
+    if lock.exclusive:
+        application.job_queue.run_repeating(lock_job, interval=lock.retry_seconds, first=lock.retry_seconds,
+                                            name=LOCK_JOB, data=sweep_seconds)
+    await follow_lock(application, sweep_seconds)
+
+
+async def lock_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await follow_lock(context.application, context.job.data)
+
+
+async def follow_lock(application: Application, sweep_seconds: int) -> None:
+    """Refresh the job lock; start, keep in step with the database, or stop the scheduled jobs to match."""
+    running = bool(application.job_queue.get_jobs_by_name(SWEEP_JOB))
+    if await application.bot_data.job_lock.refresh():
+        if not running:
+            log.info("this worker holds the job lock: it runs the scheduled jobs")
+            application.job_queue.run_repeating(sweep_job, interval=timedelta(seconds=sweep_seconds), first=1,
+                                                name=SWEEP_JOB)
+        await sync_team_jobs(application)
+    elif running:
+        log.warning("this worker no longer holds the job lock: it stops running the scheduled jobs")
+        for job in application.job_queue.jobs():
+            if job.name and job.name.startswith("weekly:"):
+                job.schedule_removal()
+
+
+async def sync_team_jobs(application: Application) -> None:
+    """One job per active schedule in the database, replaced by name; jobs of stopped schedules go."""
+    active = {schedule.team_id: plan_of(schedule)
+              for schedule, _ in await application.bot_data.weekly.store.active_schedules()}
+    for job in application.job_queue.jobs():
+        if job.name and job.name.startswith("weekly:") and job.name != SWEEP_JOB:
+            team = job.name.removeprefix("weekly:")
+            if not team.isdigit() or int(team) not in active:
+                job.schedule_removal()
+    for team_id, plan in active.items():
+        add_team_job(application, team_id, plan)

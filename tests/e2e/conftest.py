@@ -2,20 +2,24 @@
 
 `e2e_stack` (session) runs the Bot API emulator and the compat proxy once; it fails, not skips, with the
 command to run when node_modules/telegram-test-api is missing. Per test, `bot_token` is fresh (so tests never
-see each other's updates, messages or recorded calls), `database_url` is a new SQLite file in tmp_path,
-`start_bot(...)` starts bot processes (the real `bot.py run` by default) and kills whatever is still running
+see each other's updates, messages or recorded calls), `database_url` is the bot's DATABASE_URL — a new
+SQLite file, and for a test that names `database_url` itself (it looks into the database) also a new PostgreSQL
+database (tests/databases.py; skipped without TEST_POSTGRES_URL), `start_bot(...)` starts bot processes (the real `bot.py run` by default) and kills whatever is still running
 at teardown, `make_chat(...)` makes `ChatClient`s whose timeout reports include the bot's recent API calls
 and log, and `echo_bot` is the bare PTB echo bot already polling.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 from harness import ECHO_BOT, BotProcess, ChatClient, E2EStack, bot_environment, emulator_install_problem
+
+from tests.databases import BACKENDS, plain_url
 
 E2E_ROOT = Path(__file__).resolve().parent
 
@@ -24,6 +28,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if E2E_ROOT in Path(str(item.path)).resolve().parents:
             item.add_marker(pytest.mark.e2e)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that names `database_url` runs on every backend; the others (the bot needs a database, the test
+    does not look at it) run on SQLite only — see `database_backend`."""
+    if "database_url" in inspect.signature(metafunc.function).parameters:
+        metafunc.parametrize("database_backend", BACKENDS, indirect=True)
 
 
 class StartBot(Protocol):
@@ -58,8 +69,15 @@ def bot_token(e2e_stack: E2EStack) -> Iterator[str]:
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'bot.db'}"
+def database_backend(request: pytest.FixtureRequest) -> str:
+    """Overrides tests/conftest.py's: parametrised by `pytest_generate_tests` above, else SQLite."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def database_url(blank_database_url: str) -> str:
+    """The bot's DATABASE_URL as a user writes it (sqlite:///… or postgresql://…); the bot migrates it itself."""
+    return plain_url(blank_database_url)
 
 
 @pytest.fixture
