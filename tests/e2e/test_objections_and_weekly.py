@@ -19,17 +19,21 @@ SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 
 def play(chat, database_url, replies: list[str]) -> list:
-    """Reply until the drill is over (saved before the bot answers); return every message since the last reply."""
+    """Reply until the drill is over (saved before the bot answers), or /end it after the last reply; return
+    every message from the last answer to the end of the debrief."""
+    collected = []
     for reply in replies:
         chat.send_text(reply)
-        first = chat.wait_message()
+        collected = [chat.wait_message()]
         (state,) = rows(database_url, "SELECT state FROM drill_sessions ORDER BY id DESC LIMIT 1")[0]
         if state in ("debrief", "abandoned"):
-            collected = [first]
-            while not any(b["callback_data"].startswith("again|") for b in collected[-1].buttons):
-                collected.append(chat.wait_message())  # a debrief ends with the "again" buttons
-            return collected
-    raise AssertionError("the drill did not end")
+            break
+    else:
+        chat.send_command("end")
+        collected = [chat.wait_message()]
+    while not any(b["callback_data"].startswith("again|") for b in collected[-1].buttons):
+        collected.append(chat.wait_message())  # a debrief ends with the "again" buttons
+    return collected
 
 
 @pytest.mark.parametrize(("lang", "kind", "scenario"), [("zh", "rumour", "rumour_cold_weather"),
