@@ -61,8 +61,17 @@ def engine_services():
     from scoring.classifier import default_classifier
     from scoring.objections import detect_objection_behaviours
 
-    return Services(catalog=load_catalog(), classifier=default_classifier(), detect=detect_behaviours,
-                    scenarios=load_drill_catalog(), detect_objection=detect_objection_behaviours)
+    services = Services(catalog=load_catalog(), classifier=default_classifier(), detect=detect_behaviours,
+                        scenarios=load_drill_catalog(), detect_objection=detect_objection_behaviours)
+    warm_up(services)
+    return services
+
+
+def warm_up(services) -> None:
+    """Load (or, on a fresh clone, train and cache) every model now, so no reply ever waits for one."""
+    services.classifier.classify("warm up")
+    for drill in ("rumour", "price"):
+        services.detect_objection(drill, "warm up")
 
 
 def build_application(settings: Settings, services=None):
@@ -231,12 +240,15 @@ def cmd_check_data(_settings: Settings, _args) -> int:
     from personas.yamlnodes import DataError
 
     errors: list[DataError] = [*check_directory(), *check_locales(), *check_drills()[1]]
-    try:
+    try:  # the lexicons and banks load, and the models train (first time) and cache, or this names the fault
         from scoring.classifier import default_classifier
+        from scoring.objections import detect_objection_behaviours
 
-        default_classifier()
+        default_classifier().classify("warm up")
+        for drill in ("rumour", "price"):
+            detect_objection_behaviours(drill, "warm up")
     except (DataError, ValueError, OSError) as exc:
-        errors.append(exc if isinstance(exc, DataError) else DataError("data/scoring/lexicon.yaml", 0, "", str(exc)))
+        errors.append(exc if isinstance(exc, DataError) else DataError("data/scoring", 0, "", str(exc)))
     for error in errors:
         print(f"ERROR {error}")
     print("data OK" if not errors else f"{len(errors)} error(s) in data files")
