@@ -164,7 +164,8 @@ def is_negated(norm: str, hit: Hit, negators: list[Hit], after: bool = True) -> 
     return False
 
 
-def _cue_list(raw, where: str, label: str, weight: float) -> list[Cue]:
+def compile_cue_list(raw, where: str, label: str, weight: float = 1.0) -> list[Cue]:
+    """Compile a YAML list of cue phrases; LexiconError names the field and the bad value."""
     if not isinstance(raw, list):
         raise LexiconError(f"{where}: expected a list of cue phrases, got {type(raw).__name__}")
     cues = []
@@ -190,7 +191,7 @@ def _weighted(raw, where: str, label: str) -> list[Cue]:
         for weight, phrases in by_weight.items():
             if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 < weight <= 10:
                 raise LexiconError(f"{where}.{lang}.{weight}: a weight must be a number in (0, 10]")
-            cues += _cue_list(phrases, f"{where}.{lang}.{weight}", label, float(weight))
+            cues += compile_cue_list(phrases, f"{where}.{lang}.{weight}", label, float(weight))
     return cues
 
 
@@ -208,10 +209,8 @@ class Lexicon:
     repeat_factor: float
 
 
-@functools.lru_cache(maxsize=8)
-def load_lexicon(path: str | pathlib.Path) -> Lexicon:
-    """Read, validate and compile a lexicon file (cached per path)."""
-    path = str(path)
+def read_mapping(path: str) -> dict:
+    """A YAML file whose top level is a mapping; LexiconError naming the file otherwise."""
     try:
         with open(path, encoding="utf-8") as handle:
             data = yaml.safe_load(handle)
@@ -219,6 +218,14 @@ def load_lexicon(path: str | pathlib.Path) -> Lexicon:
         raise LexiconError(f"{path}: {exc}") from exc
     if not isinstance(data, dict):
         raise LexiconError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+@functools.lru_cache(maxsize=8)
+def load_lexicon(path: str | pathlib.Path) -> Lexicon:
+    """Read, validate and compile a lexicon file (cached per path)."""
+    path = str(path)
+    data = read_mapping(path)
     settings = data.get("settings") or {}
     motives = data.get("motives")
     if not isinstance(motives, dict) or set(motives) != set(LABELS):
@@ -229,14 +236,15 @@ def load_lexicon(path: str | pathlib.Path) -> Lexicon:
         if seen.setdefault(key := normalise(cue.text), cue.label) != cue.label:
             raise LexiconError(f"{path}: motives: cue {cue.text!r} is under both {seen[key]} and {cue.label}")
     negation = data.get("negation") or {}
-    neg = _cue_list(negation.get("before", []), f"{path}: negation.before", "neg_before", 0.0)
-    neg += _cue_list(negation.get("after", []), f"{path}: negation.after", "neg_after", 0.0)
+    neg = compile_cue_list(negation.get("before", []), f"{path}: negation.before", "neg_before", 0.0)
+    neg += compile_cue_list(negation.get("after", []), f"{path}: negation.after", "neg_after", 0.0)
     behaviours = {}
     for name, groups in (data.get("behaviours") or {}).items():
         if not isinstance(groups, dict):
             raise LexiconError(f"{path}: behaviours.{name}: expected a mapping of pattern groups")
         where = f"{path}: behaviours.{name}"
-        behaviours[str(name)] = CueSet([c for g, raw in groups.items() for c in _cue_list(raw, f"{where}.{g}", g, 1)])
+        behaviours[str(name)] = CueSet([cue for group, raw in groups.items()
+                                        for cue in compile_cue_list(raw, f"{where}.{group}", group, 1)])
     numbers = {}
     for key, default in _SETTINGS.items():
         value = settings.get(key, default)

@@ -17,7 +17,7 @@ import re
 from collections import defaultdict
 from typing import NamedTuple
 
-from scoring.lexicon import Cue, CueSet, Hit, LexiconError, compile_cue, is_negated
+from scoring.lexicon import Cue, CueSet, Hit, LexiconError, compile_cue_list, is_negated
 
 NEGATORS = ("neg_before", "neg_after")
 SHARED = "*"  # the owner of the shared negation phrases
@@ -61,18 +61,7 @@ def longest(hits: list[Hit]) -> list[Hit]:
 
 
 def compile_list(raw, where: str, label: str) -> list[Cue]:
-    if not isinstance(raw, list):
-        raise LexiconError(f"{where}: expected a list of cue phrases, got {type(raw).__name__}")
-    cues = []
-    for i, text in enumerate(raw):
-        if not isinstance(text, str) or not text.strip():
-            raise LexiconError(f"{where}[{i}]: expected a non-empty string, got {text!r}")
-        try:
-            pattern, anchor = compile_cue(text.strip())
-        except (re.error, ValueError) as exc:
-            raise LexiconError(f"{where}[{i}] {text!r}: {exc}") from exc
-        cues.append(Cue(label, 1.0, text.strip(), pattern, anchor))
-    return cues
+    return compile_cue_list(raw, where, label)
 
 
 def _names(raw, where: str, allowed: tuple[str, ...]) -> tuple[str, ...]:

@@ -25,13 +25,12 @@ import pathlib
 from typing import NamedTuple
 
 import numpy as np
-import yaml
 
 from scoring import objection_cues as cues_layer
 from scoring import objection_model as learned_layer
 from scoring import objection_nb
 from scoring.embedding import embed, has_words
-from scoring.lexicon import Hit, LexiconError, as_text, normalise
+from scoring.lexicon import Hit, LexiconError, as_text, normalise, read_mapping
 from scoring.types import Behaviour
 
 OBJECTION_BEHAVIOURS: dict[str, tuple[str, ...]] = {
@@ -81,13 +80,7 @@ def _settings(data: dict, path: str) -> dict:
 
 @functools.lru_cache(maxsize=4)
 def _load(path: str, cache_dir: str) -> dict[str, Drill]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as exc:
-        raise LexiconError(f"{path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise LexiconError(f"{path}: expected a mapping at the top level")
+    data = read_mapping(path)
     settings = _settings(data, path)
     layers = cues_layer.compile_layers(data, path, OBJECTION_BEHAVIOURS)
     bank_dir = pathlib.Path(path).parent / settings["bank"]
